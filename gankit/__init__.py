@@ -1,0 +1,3 @@
+"""gankit: generative adversarial networks in one clean codebase."""
+
+__version__ = "0.1.0"
