@@ -1,0 +1,114 @@
+"""The `gankit` command line: train, sample, presets (and the verbs other modules add).
+
+Bad input (a wrong config key, a missing or corrupt file) prints one `error:` line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from gankit.errors import GankitError
+
+# Modules that add sub-commands: each has `add_parser(subparsers)` which sets `func` on its parser.
+COMMAND_MODULES = ["gankit.cli"]
+
+
+def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
+    from gankit.config import apply_overrides, parse_overrides
+    from gankit.presets import DEFAULT_PRESET, preset_config
+    from gankit.train.run import load_run_config, train
+
+    overrides = parse_overrides(rest)
+    if args.resume:
+        if args.preset:
+            raise GankitError("give either a PRESET or --resume RUN_DIR, not both")
+        cfg = apply_overrides(load_run_config(Path(args.resume)), overrides)
+    else:
+        cfg = apply_overrides(preset_config(args.preset or DEFAULT_PRESET), overrides)
+    status, trainer = train(cfg, Path(args.resume) if args.resume else None)
+    run_dir = trainer.run_dir
+    print(f"{status} at step {trainer.step}/{cfg.train.steps}; run directory: {run_dir}")
+    print(f"  samples:     {run_dir / 'samples' / 'latest.png'}")
+    print(f"  loss curves: {run_dir / 'loss_curves.png'}")
+    print(f"  metrics:     {run_dir / 'metrics.jsonl'}  (TensorBoard: tensorboard --logdir {run_dir / 'tb'})")
+    print(f"  checkpoints: {run_dir / 'ckpt'}  (continue with: gankit train --resume {run_dir})")
+    return {"finished": 0, "interrupted": 130, "diverged": 3}[status]
+
+
+def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
+    from gankit.sample import generate, load_generator, write_samples
+
+    if rest:
+        raise GankitError(f"unexpected arguments: {' '.join(rest)}")
+    if args.n < 1:
+        raise GankitError("-n must be at least 1")
+    G, _, _ = load_generator(Path(args.run), device=args.device, ema=not args.no_ema)
+    out = write_samples(generate(G, args.n, seed=args.seed, device=args.device), Path(args.out))
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace, rest: list[str]) -> int:
+    from gankit.presets import DEFAULT_PRESET, PRESETS
+
+    for name, p in PRESETS.items():
+        mark = " (default)" if name == DEFAULT_PRESET else ""
+        print(f"{name:18s} {p.description}{mark}")
+        if args.verbose:
+            for k, v in p.overrides.items():
+                print(f"{'':20s}--{k}={v}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN: gankit train [PRESET] [--section.key=value ...]")
+    p.add_argument("preset", nargs="?", help="preset name (see `gankit presets`); default dcgan-fashion")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint")
+    p.set_defaults(func=cmd_train, takes_overrides=True)
+
+    p = sub.add_parser("sample", help="write samples of a trained run")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("-n", type=int, default=64, help="number of samples")
+    p.add_argument("--out", required=True, help="a .png (grid), a .npz (array 'samples') or a folder of PNG files")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-ema", action="store_true", help="use the trained G even when an EMA copy exists")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("presets", help="list the presets")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each preset's overrides")
+    p.set_defaults(func=cmd_presets)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gankit", description="GAN toolkit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = sys.modules[__name__] if name == __name__ else importlib.import_module(name)
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["train"]  # the main job: train the default preset
+    args, rest = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if rest and not getattr(args, "takes_overrides", False):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return args.func(args, rest)
+    except GankitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Named starting configurations. A preset is a set of dotted overrides on the defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gankit.config import Config, apply_overrides
+from gankit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+_MOG = {"model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_width": 128, "model.depth": 2,
+        "model.d_norm": "none", "train.batch_size": 256, "train.g_lr": 1e-3, "train.d_lr": 1e-3,
+        "log.sample_every": 1000, "log.ckpt_every": 1000, "log.n_grid": 2500}
+
+PRESETS: dict[str, Preset] = {
+    "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
+    "gan-mlp-fashion": Preset(
+        "MLP GAN (Goodfellow et al. 2014) with the non-saturating loss on Fashion-MNIST",
+        {"model.arch": "mlp", "model.g_width": 512, "model.d_width": 512, "model.depth": 2, "model.d_norm": "none",
+         "train.steps": 3000}),
+    "wgan-fashion": Preset(
+        "WGAN with weight clipping 0.01, RMSprop 5e-5, 5 critic steps (Arjovsky et al. 2017)",
+        {"train.loss": "wgan", "train.g_opt": "rmsprop", "train.d_opt": "rmsprop", "train.g_lr": 5e-5,
+         "train.d_lr": 5e-5, "train.n_critic": 5, "train.clip": 0.01}),
+    "wgan-gp-fashion": Preset(
+        "WGAN-GP, lambda 10, Adam 1e-4 (0, 0.9), 5 critic steps, layer norm in D (Gulrajani et al. 2017)",
+        {"train.loss": "wgan-gp", "model.d_norm": "layer", "train.g_lr": 1e-4, "train.d_lr": 1e-4, "train.beta1": 0.0,
+         "train.beta2": 0.9, "train.n_critic": 5, "train.gp_lambda": 10.0}),
+    "lsgan-fashion": Preset(
+        "LSGAN with a=0, b=1, c=1 (Mao et al. 2017)",
+        {"train.loss": "lsgan", "train.lsgan_a": 0.0, "train.lsgan_b": 1.0, "train.lsgan_c": 1.0}),
+    "hinge-fashion": Preset("Hinge loss (Lim & Ye 2017; Miyato et al. 2018)", {"train.loss": "hinge"}),
+    "dragan-fashion": Preset(
+        "DRAGAN, lambda 10, no batch norm in D (Kodali et al. 2017)",
+        {"train.loss": "dragan", "model.d_norm": "layer", "train.g_lr": 1e-4, "train.d_lr": 1e-4, "train.beta2": 0.9,
+         "train.gp_lambda": 10.0}),
+    "gan-ring8": Preset(
+        "MLP GAN on the ring of 8 Gaussians (radius 1, std 0.01)",
+        {**_MOG, "data.name": "ring8", "train.steps": 5000}),
+    "gan-grid25": Preset(
+        "MLP GAN on the 5x5 grid of 25 Gaussians (std 0.05)",
+        {**_MOG, "data.name": "grid25", "train.steps": 10000}),
+}
+
+DEFAULT_PRESET = "dcgan-fashion"
+
+
+def preset_config(name: str = DEFAULT_PRESET) -> Config:
+    """A fresh Config with the preset's overrides applied."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset '{name}'; valid presets: {', '.join(PRESETS)}")
+    cfg = Config(preset=name)
+    return apply_overrides(cfg, PRESETS[name].overrides)

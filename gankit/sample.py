@@ -1,0 +1,54 @@
+"""Load a trained generator from a run directory and write samples (PNG files, a PNG grid or .npz)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gankit import viz
+from gankit.config import Config, from_dict
+from gankit.errors import ConfigError
+from gankit.nets import build_models
+from gankit.train import checkpoint as ck
+
+
+def load_generator(run: Path, device: str = "cpu", ema: bool = True) -> tuple[nn.Module, Config, dict]:
+    """The newest checkpoint's generator (its EMA copy when there is one and `ema`), in eval mode."""
+    tensors, meta = ck.load_checkpoint(Path(run))
+    cfg = from_dict(meta["config"])
+    G, _ = build_models(cfg.model, tuple(meta["data_shape"]))
+    prefix = "model.G_ema" if ema and any(k.startswith("model.G_ema.") for k in tensors) else "model.G"
+    ck.load_module(prefix, G, tensors, str(ck.find_checkpoint(Path(run))))
+    return G.to(device).eval(), cfg, meta
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, device: str = "cpu") -> torch.Tensor:
+    """n samples from z ~ N(0, I) drawn with a seeded generator (same seed, same samples)."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for start in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - start), G.z_dim, generator=g)
+        out.append(G(z.to(device)).cpu())
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def write_samples(samples: torch.Tensor, out: Path) -> Path:
+    """`.npz` -> array 'samples' (float32 in the data's scale); `.png` -> one grid; otherwise a folder of PNGs."""
+    out = Path(out)
+    if out.suffix == ".npz":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out, samples=samples.numpy().astype(np.float32))
+    elif out.suffix == ".png":
+        if samples.dim() != 4:
+            viz.save_scatter(samples, out)
+        else:
+            viz.save_grid(samples, out, scale=2)
+    else:
+        if samples.dim() != 4:
+            raise ConfigError(f"--out {out}: samples of shape {tuple(samples.shape[1:])} are not images; use a .npz path")
+        viz.save_images(samples, out)
+    return out

@@ -1,0 +1,150 @@
+"""Hooks: logging (JSONL, TensorBoard, progress bar), sample grids, loss curves and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from gankit import viz
+from gankit.train.trainer import HookBase
+
+LOSS_GROUPS = {
+    "loss": ["loss/d", "loss/g", "loss/penalty"],
+    "D output": ["d/real", "d/fake"],
+    "critic": ["critic/w_estimate"],
+}
+
+
+class LogHook(HookBase):
+    """Averages every scalar over `log_every` steps and writes it to JSONL and TensorBoard; drives the progress bar."""
+
+    def __init__(self, log_every: int, progress: bool = True, tensorboard: bool = True):
+        self.log_every, self.progress, self.use_tb = log_every, progress, tensorboard
+        self._sums: dict[str, float] = {}
+        self._count = 0
+        self.bar = None
+        self.tb = None
+
+    def before_train(self) -> None:
+        t = self.trainer
+        self.path = t.run_dir / "metrics.jsonl"
+        self._t0, self._step0 = time.perf_counter(), t.step
+        self._tw, self._sw = self._t0, t.step
+        if self.use_tb:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(t.run_dir / "tb"), purge_step=t.step + 1 if t.step else None)
+        if self.progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=t.cfg.train.steps, initial=t.step, desc=t.cfg.preset, dynamic_ncols=True,
+                            unit="step", smoothing=0.1)
+
+    def after_step(self) -> None:
+        t = self.trainer
+        for k, v in t.scalars.items():
+            self._sums[k] = self._sums.get(k, 0.0) + v
+        self._count += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        if t.step % self.log_every == 0 or t.step == t.cfg.train.steps or t.status != "running":
+            self.flush()
+
+    def flush(self) -> None:
+        t = self.trainer
+        if not self._count:
+            return
+        now = time.perf_counter()
+        imgs = (t.step - self._sw) * t.cfg.train.batch_size * (t.cfg.train.n_critic + 1)
+        row = {"step": t.step, "time": time.time(), "img_per_s": imgs / max(now - self._tw, 1e-9)}
+        row.update({k: v / self._count for k, v in self._sums.items()})
+        self.write(row)
+        if self.bar is not None:
+            short = {k.split("/")[-1]: f"{v:.3g}" for k, v in row.items() if k.startswith("loss/")}
+            self.bar.set_postfix(img_s=f"{row['img_per_s']:.0f}", **short, refresh=False)
+        self._sums, self._count, self._tw, self._sw = {}, 0, now, t.step
+
+    def write(self, row: dict) -> None:
+        """Append one row to metrics.jsonl and TensorBoard (other hooks log through this too)."""
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row, allow_nan=True) + "\n")
+        if self.tb is not None:
+            for k, v in row.items():
+                if k not in ("step", "time") and isinstance(v, (int, float)) and math.isfinite(v):
+                    self.tb.add_scalar(k, v, row["step"])
+
+    def message(self, text: str) -> None:
+        """A line above the progress bar (and in the JSONL)."""
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text, flush=True)
+
+    def after_train(self) -> None:
+        self.flush()
+        if self.bar is not None:
+            self.bar.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+class SampleHook(HookBase):
+    """Sample grids (or 2D scatter plots) at a fixed z, and the loss-curve PNG, every `every` steps."""
+
+    def __init__(self, every: int, n: int, seed: int = 12345):
+        self.every, self.n, self.seed = every, n, seed
+
+    def before_train(self) -> None:
+        t = self.trainer
+        g = torch.Generator().manual_seed(self.seed)
+        self.z = torch.randn(self.n, t.models["G"].z_dim, generator=g)
+        self.dir = t.run_dir / "samples"
+
+    def after_step(self) -> None:
+        t = self.trainer
+        if self.every and t.step % self.every == 0 and t.status == "running":
+            self.save()
+
+    def after_train(self) -> None:
+        if self.trainer.status != "diverged":
+            self.save()
+
+    def save(self) -> Path:
+        t = self.trainer
+        fake = t.generate(self.z).cpu()
+        path = self.dir / f"step_{t.step:08d}.png"
+        if fake.dim() == 4:
+            viz.save_grid(fake, path, scale=2)
+        else:
+            real = t.dataset.x[: len(fake)]
+            viz.save_scatter(fake, path, real=real, centers=t.dataset.extra.get("centers"), title=f"step {t.step}")
+        (self.dir / "latest.png").write_bytes(path.read_bytes())
+        viz.plot_scalars(viz.read_jsonl(t.run_dir / "metrics.jsonl"), t.run_dir / "loss_curves.png", LOSS_GROUPS,
+                         title=t.cfg.preset)
+        return path
+
+
+class CheckpointHook(HookBase):
+    """A checkpoint every `every` steps, at the end, and when a signal asks the run to stop.
+
+    A diverged run (NaN/Inf) writes nothing, so the last checkpoint is the last good one."""
+
+    def __init__(self, every: int):
+        self.every = every
+        self.last: Path | None = None
+
+    def after_step(self) -> None:
+        t = self.trainer
+        if t.status != "running":
+            return
+        if (self.every and t.step % self.every == 0) or t.stop_signal is not None:
+            self.last = t.save_checkpoint()
+
+    def after_train(self) -> None:
+        t = self.trainer
+        if t.status in ("finished", "interrupted") and (self.last is None or not self.last.name.startswith(f"step_{t.step:08d}")):
+            self.last = t.save_checkpoint()

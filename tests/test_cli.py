@@ -1,0 +1,93 @@
+"""End-to-end command-line tests on tiny data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit.cli import main
+from gankit.presets import PRESETS
+
+TINY = ["--train.steps=6", "--train.batch_size=16", "--model.g_width=8", "--model.d_width=8", "--model.z_dim=8",
+        "--log.progress=false", "--log.tensorboard=false", "--log.ckpt_every=3", "--train.threads=1"]
+
+
+def run(tmp_path, *args):
+    return main(["train", *args, *TINY, f"--log.out_dir={tmp_path}", "--log.name=r"])
+
+
+def test_train_sample_resume_fashion(tmp_path, capsys):
+    assert run(tmp_path, "dcgan-fashion", "--data.limit=64") == 0
+    out = capsys.readouterr().out
+    assert "finished at step 6/6" in out and str(tmp_path / "r") in out
+    run_dir = tmp_path / "r"
+    assert main(["sample", str(run_dir), "-n", "10", "--out", str(tmp_path / "s.npz")]) == 0
+    s = np.load(tmp_path / "s.npz")["samples"]
+    assert s.shape == (10, 1, 28, 28) and s.min() >= -1 and s.max() <= 1
+    assert main(["sample", str(run_dir), "-n", "9", "--out", str(tmp_path / "grid.png")]) == 0
+    assert Image.open(tmp_path / "grid.png").size[0] > 28
+    assert main(["sample", str(run_dir), "-n", "3", "--out", str(tmp_path / "pngs")]) == 0
+    assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == ["000000.png", "000001.png", "000002.png"]
+    # same seed -> same samples
+    main(["sample", str(run_dir), "-n", "10", "--out", str(tmp_path / "t.npz")])
+    assert np.array_equal(np.load(tmp_path / "t.npz")["samples"], s)
+    # continue to 9 steps with the same run directory
+    assert main(["train", "--resume", str(run_dir), "--train.steps=9"]) == 0
+    assert "finished at step 9/9" in capsys.readouterr().out
+
+
+def test_presets_listed(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ["dcgan-fashion", "gan-mlp-fashion", "wgan-fashion", "wgan-gp-fashion", "lsgan-fashion",
+                 "hinge-fashion", "dragan-fashion", "gan-ring8", "gan-grid25"]:
+        assert name in out and name in PRESETS
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--train.lrr=1"], "unknown config key 'train.lrr'; valid keys of 'train': steps, batch_size"),
+    (["--trian.lr=1"], "unknown config section 'trian'; valid sections: data, model, train, log"),
+    (["--train.steps=abc"], "train.steps: expected an integer, got 'abc'"),
+    (["--train.loss=foo"], "train.loss='foo' is not valid; choose one of: minimax, nonsat"),
+    (["nosuchpreset"], "unknown preset 'nosuchpreset'; valid presets: dcgan-fashion"),
+    (["--data.root=/nonexistent/dir"], "/nonexistent/dir"),
+    (["wgan-gp-fashion", "--model.d_norm=batch"], "batch norm"),
+])
+def test_bad_input_one_clear_line(tmp_path, capsys, args, msg):
+    assert main(["train", *args, f"--log.out_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and msg in err and "\n" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_missing_or_corrupt_checkpoint(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert run(tmp_path, "gan-ring8", "--data.n_samples=256") == 0
+    ckpts = sorted((tmp_path / "r" / "ckpt").glob("*.safetensors"))
+    before = {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    ckpts[-1].write_bytes(b"garbage")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path / "r"), "--train.steps=9"]) == 2
+    err = capsys.readouterr().err
+    assert ckpts[-1].name in err and "corrupt" in err
+    after = {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    assert after.keys() == before.keys() and all(after[p] == before[p] for p in after if p != ckpts[-1])
+
+
+def test_existing_run_name_is_not_overwritten(tmp_path, capsys):
+    assert run(tmp_path, "gan-ring8", "--data.n_samples=256") == 0
+    cfg = (tmp_path / "r" / "config.json").read_bytes()
+    assert run(tmp_path, "gan-ring8", "--data.n_samples=256") == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (tmp_path / "r" / "config.json").read_bytes() == cfg
+
+
+def test_module_entry_point_exit_code(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "gankit", "train", "--model.zdim=3"], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert p.returncode == 2 and "valid keys of 'model'" in p.stderr
