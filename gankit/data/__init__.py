@@ -1,0 +1,125 @@
+"""Datasets held fully in memory, built from a config by name.
+
+Registry keys: "fashion-mnist", "image-folder", "digits", "ring8", "grid25".
+Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from gankit.data import digits, fashion, images, toy
+from gankit.errors import ConfigError
+
+
+@dataclass
+class ArrayDataset:
+    """A whole dataset in memory: samples ``x``, optional int64 labels ``y``."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None
+    name: str
+    class_names: list[str] | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(f"{self.name}: {len(self.x)} samples but {len(self.y)} labels")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one sample, e.g. (1, 28, 28) or (2,)."""
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of classes: from ``class_names``, else the largest label + 1, else None."""
+        if self.class_names is not None:
+            return len(self.class_names)
+        if self.y is None or len(self.y) == 0:
+            return None
+        return int(self.y.max()) + 1
+
+
+def _check_options(cfg: Any) -> None:
+    """Validate the generic config fields; ConfigError naming the bad key."""
+    if cfg.split not in ("train", "test"):
+        raise ConfigError(f"data.split: must be 'train' or 'test', got {cfg.split!r}")
+    if cfg.resolution is not None and (not isinstance(cfg.resolution, int) or cfg.resolution < 1):
+        raise ConfigError(f"data.resolution: must be a positive integer or None, got {cfg.resolution!r}")
+    if cfg.channels not in (None, 1, 3):
+        raise ConfigError(f"data.channels: must be 1, 3 or None, got {cfg.channels!r}")
+    if cfg.limit is not None and (not isinstance(cfg.limit, int) or cfg.limit < 1):
+        raise ConfigError(f"data.limit: must be a positive integer or None, got {cfg.limit!r}")
+    if not isinstance(cfg.n_samples, int) or cfg.n_samples < 1:
+        raise ConfigError(f"data.n_samples: must be a positive integer, got {cfg.n_samples!r}")
+
+
+def _finish_images(x: torch.Tensor, cfg: Any) -> torch.Tensor:
+    return images.resize_images(images.match_channels(x, cfg.channels), cfg.resolution)
+
+
+def _build_fashion(cfg: Any) -> ArrayDataset:
+    raw, labels = fashion.load_fashion_mnist(
+        cfg.split, cfg.root, cfg.download, cfg.cache_dir
+    )
+    if cfg.limit is not None:
+        raw, labels = raw[: cfg.limit], labels[: cfg.limit]
+    x = _finish_images(images.uint8_to_unit(raw).unsqueeze(1), cfg)
+    return ArrayDataset(x, torch.from_numpy(labels), "fashion-mnist", list(fashion.CLASS_NAMES))
+
+
+def _build_image_folder(cfg: Any) -> ArrayDataset:
+    if cfg.root is None:
+        raise ConfigError("data.root: required for the image-folder dataset")
+    x, y, class_names = images.load_image_folder(cfg.root, cfg.resolution, cfg.channels, cfg.limit)
+    return ArrayDataset(x, y, "image-folder", class_names, {"root": str(cfg.root)})
+
+
+def _build_digits(cfg: Any) -> ArrayDataset:
+    x, y = digits.load_digits(cfg.split)
+    if cfg.limit is not None:
+        x, y = x[: cfg.limit], y[: cfg.limit]
+    return ArrayDataset(_finish_images(x, cfg), y, "digits", list(digits.CLASS_NAMES))
+
+
+def _toy_builder(name: str) -> Callable[[Any], ArrayDataset]:
+    def build(cfg: Any) -> ArrayDataset:
+        mixture = toy.MIXTURES[name]()
+        n = cfg.n_samples if cfg.limit is None else min(cfg.n_samples, cfg.limit)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        x, modes = mixture.sample_with_modes(n, generator)
+        names = [f"mode {k}" for k in range(mixture.num_modes)]
+        extra = {"centers": mixture.centers.copy(), "std": mixture.std}
+        return ArrayDataset(x, modes, name, names, extra)
+
+    return build
+
+
+DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
+    "fashion-mnist": _build_fashion,
+    "image-folder": _build_image_folder,
+    "digits": _build_digits,
+    "ring8": _toy_builder("ring8"),
+    "grid25": _toy_builder("grid25"),
+}
+
+
+def build_dataset(cfg: Any) -> ArrayDataset:
+    """Build the dataset ``cfg.name`` (see ``DATASETS``) with the options of ``cfg``."""
+    builder = DATASETS.get(cfg.name)
+    if builder is None:
+        raise ConfigError(
+            f"data.name: unknown dataset {cfg.name!r}; valid names: {', '.join(sorted(DATASETS))}"
+        )
+    _check_options(cfg)
+    return builder(cfg)
+
+
+__all__ = ["ArrayDataset", "DATASETS", "build_dataset"]
