@@ -59,7 +59,8 @@ class LogHook(HookBase):
         if not self._count:
             return
         now = time.perf_counter()
-        imgs = (t.step - self._sw) * t.cfg.train.batch_size * (t.cfg.train.n_critic + 1)
+        # real images shown to D per second (an epoch of N images takes N / img_per_s seconds)
+        imgs = (t.step - self._sw) * t.cfg.train.batch_size * t.cfg.train.n_critic
         row = {"step": t.step, "time": time.time(), "img_per_s": imgs / max(now - self._tw, 1e-9)}
         row.update({k: v / self._count for k, v in self._sums.items()})
         self.write(row)
