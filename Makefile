@@ -1,13 +1,17 @@
 VENV ?= .venv
 
-.PHONY: demo test setup
+.PHONY: demo test setup ref
 setup:
 	@bash scripts/setup.sh
+
+## Reference implementations (torch-fidelity, pytorch-fid, prdc, POT) for the metric tests, in their own venv.
+ref:
+	@bash scripts/ref-venv.sh
 
 ## The main job: train the default preset (dcgan-fashion) on real Fashion-MNIST.
 demo: setup
 	$(VENV)/bin/gankit train
 
-## The tests.
-test: setup
-	$(VENV)/bin/python -m pytest -q
+## The tests (the metric tests against the reference implementations are required, not skipped).
+test: setup ref
+	GANKIT_REQUIRE_REF=1 $(VENV)/bin/python -m pytest -q
