@@ -13,7 +13,7 @@ from pathlib import Path
 from gankit.errors import GankitError
 
 # Modules that add sub-commands: each has `add_parser(subparsers)` which sets `func` on its parser.
-COMMAND_MODULES = ["gankit.cli"]
+COMMAND_MODULES = ["gankit.cli", "gankit.metrics.classifier_cli", "gankit.latent_cli", "gankit.cond_eval", "gankit.metrics.cli", "gankit.bench"]
 
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
@@ -39,15 +39,21 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
+    from gankit.cond_eval import generate_plan, sample_plan
     from gankit.sample import generate, load_generator, write_samples
 
     if rest:
         raise GankitError(f"unexpected arguments: {' '.join(rest)}")
     if args.n < 1:
         raise GankitError("-n must be at least 1")
-    G, _, _ = load_generator(Path(args.run), device=args.device, ema=not args.no_ema)
-    out = write_samples(generate(G, args.n, seed=args.seed, device=args.device), Path(args.out))
-    print(f"wrote {args.n} samples to {out}")
+    G, cfg, meta = load_generator(Path(args.run), device=args.device, ema=not args.no_ema)
+    plan = sample_plan(cfg, meta, args.run, args.cls, args.per_class, args.n)  # None: unconditional
+    if plan is None:
+        samples, nrow = generate(G, args.n, seed=args.seed, device=args.device), None
+    else:
+        samples, nrow = generate_plan(G, plan, seed=args.seed, device=args.device), plan.nrow
+    out = write_samples(samples, Path(args.out), nrow=nrow)
+    print(f"wrote {len(samples)} samples to {out}")
     return 0
 
 
@@ -76,6 +82,10 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-ema", action="store_true", help="use the trained G even when an EMA copy exists")
+    p.add_argument("--class", dest="cls", action="append", metavar="CLASS",
+                   help="conditional runs: -n samples of this class (index or name, e.g. 7 or sneaker; repeat or "
+                        "comma-separate for several, one grid row each)")
+    p.add_argument("--per-class", action="store_true", help="conditional runs: -n samples of every class, a row each")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("presets", help="list the presets")

@@ -40,6 +40,8 @@ class ModelConfig:
     d_width: int = 64
     depth: int = 2  # hidden layers of the MLP networks
     d_norm: str = "batch"  # batch | layer | none
+    cond: str = "none"  # none | cgan | projection | acgan (class-conditional G(z, y) and D)
+    cond_bn: bool = False  # conditional batch norm in G (needs cond != none)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # torch CPU threads; None = torch's default
+    acgan_weight: float = 1.0  # weight of the AC-GAN auxiliary classification loss (model.cond=acgan)
 
 
 @dataclass
@@ -74,9 +77,44 @@ class LogConfig:
     ckpt_every: int = 500
     keep_ckpts: int = 3
     eval_every: int = 0  # 0 = no evaluation during training
+    eval_n: int = 2000  # generated (and real) samples per evaluation
+    eval_metrics: str = "fid"  # comma-separated metric names (gankit.metrics.METRICS) or "auto"
+    eval_extractor: str = "auto"  # fashion-cnn | inception-v3 | identity | auto (by data shape)
     n_grid: int = 64  # samples in each PNG grid (fixed z)
     progress: bool = True
     tensorboard: bool = True
+
+
+@dataclass
+class StabConfig:
+    """Stabilizers and mode-collapse remedies (gankit.stabilizers); the defaults switch everything off."""
+    spectral_norm_d: bool = False
+    spectral_norm_g: bool = False
+    label_smooth: float = 1.0  # D's target for real samples (one-sided smoothing, e.g. 0.9); 1 = off
+    real_label_range: tuple[float, ...] | None = None  # random real targets U[lo, hi], e.g. 0.7,1.2
+    fake_label_range: tuple[float, ...] | None = None  # random fake targets U[lo, hi], e.g. 0,0.3
+    flip_prob: float = 0.0  # swap real/fake targets of each D sample with this probability
+    instance_noise: float = 0.0  # std of Gaussian noise added to D's inputs (real and fake)
+    instance_noise_anneal_steps: int = 0  # linear decay to 0 over this many steps; 0 = constant
+    g_noise: float = 0.0  # std of Gaussian noise layers after G's hidden activations
+    g_dropout: float = 0.0  # dropout after G's hidden activations
+    g_noise_at_sampling: bool = False  # keep G's noise/dropout active when sampling
+    r1_gamma: float = 0.0  # R1 penalty gamma/2 * E||grad D(x)||^2 on real data
+    ema: float = 0.0  # decay of an EMA copy of G (G_ema, used for sampling/eval); 0 = off
+    ema_start: int = 0  # G_ema copies G until this step
+    minibatch_disc: int = 0  # minibatch discrimination kernels (Salimans et al. 2016); 0 = off
+    minibatch_disc_dim: int = 5  # dimension of each kernel
+    mbstd: bool = False  # minibatch standard-deviation feature (Karras et al. 2018)
+    pack: int = 1  # PacGAN: D judges `pack` samples at once
+    unrolled_k: int = 0  # unrolled GAN: G looks k D-updates ahead
+    unrolled_opt: str = "sgd"  # sgd | adam: update rule of the unrolled D steps
+    unrolled_lr: float | None = None  # None = train.d_lr
+    madgan_k: int = 0  # MAD-GAN: k generators, D with k+1 outputs; 0 = off
+    mrgan_recon: float = 0.0  # MRGAN: weight of ||x - G(E(x))||^2 (enables E and D2 when > 0)
+    mrgan_mode: float = 0.0  # MRGAN: weight of the mode regulariser -log D(G(E(x)))
+    lr_decay: str = "none"  # none | linear | cosine: decay every optimizer's lr over train.steps
+    lr_decay_floor: float = 0.0  # final lr as a fraction of the initial one
+    monitor: bool = True  # training health monitor (warnings in the progress bar and metrics.jsonl)
 
 
 @dataclass
@@ -86,6 +124,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    stab: StabConfig = field(default_factory=StabConfig)
 
 
 def sections(cfg: Config) -> dict[str, Any]:
@@ -220,13 +259,15 @@ def from_dict(data: dict[str, Any]) -> Config:
 _CHOICES = {
     "model.arch": ("dcgan", "mlp"),
     "model.d_norm": ("batch", "layer", "none"),
+    "model.cond": ("none", "cgan", "projection", "acgan"),
     "train.loss": ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge", "dragan"),
     "train.g_opt": ("adam", "sgd", "rmsprop"),
     "train.d_opt": ("adam", "sgd", "rmsprop"),
 }
 
 _POSITIVE = ("train.steps", "train.batch_size", "train.n_critic", "train.g_lr", "train.d_lr", "model.z_dim",
-             "model.g_width", "model.d_width", "log.log_every", "log.n_grid", "log.keep_ckpts")
+             "model.g_width", "model.d_width", "log.log_every", "log.n_grid", "log.keep_ckpts",
+             "log.eval_n")
 
 
 def validate(cfg: Config) -> None:
@@ -240,6 +281,11 @@ def validate(cfg: Config) -> None:
         sec, key = dotted.split(".")
         if getattr(secs[sec], key) <= 0:
             raise ConfigError(f"{dotted} must be > 0, got {getattr(secs[sec], key)!r}")
+    from gankit.stabilizers import validate_stab  # late import: stabilizers import this module
+
+    validate_stab(cfg)
+    if cfg.model.cond_bn and cfg.model.cond == "none":
+        raise ConfigError("model.cond_bn=true needs a conditional model: set --model.cond=cgan|projection|acgan")
     if cfg.train.loss in ("wgan-gp", "dragan") and cfg.model.d_norm == "batch":
         raise ConfigError(f"train.loss={cfg.train.loss} uses a gradient penalty, which batch norm in D breaks; "
                           "set --model.d_norm=layer or --model.d_norm=none")

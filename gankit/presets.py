@@ -19,6 +19,10 @@ _MOG = {"model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_w
         "model.d_norm": "none", "train.batch_size": 256, "train.g_lr": 1e-3, "train.d_lr": 1e-3,
         "log.sample_every": 1000, "log.ckpt_every": 1000, "log.n_grid": 2500}
 
+# the "gankit-best" recipe of `gankit bench mog` (gankit/bench/mog.py)
+_MOG_BEST = {"train.steps": 2500, "stab.pack": 2, "train.n_critic": 2, "stab.lr_decay": "linear", "stab.ema": 0.99,
+             "stab.ema_start": 1500, "model.z_dim": 4}
+
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
     "gan-mlp-fashion": Preset(
@@ -41,12 +45,27 @@ PRESETS: dict[str, Preset] = {
         "DRAGAN, lambda 10, no batch norm in D (Kodali et al. 2017)",
         {"train.loss": "dragan", "model.d_norm": "layer", "train.g_lr": 1e-4, "train.d_lr": 1e-4, "train.beta2": 0.9,
          "train.gp_lambda": 10.0}),
+    "cgan-fashion": Preset(
+        "Conditional GAN (Mirza & Osindero 2014) on DCGAN: one-hot label joined to z and as input planes of D",
+        {"model.cond": "cgan"}),
+    "projection-fashion": Preset(
+        "Projection discriminator (Miyato & Koyama 2018) on DCGAN, conditional batch norm in G, hinge loss",
+        {"model.cond": "projection", "model.cond_bn": True, "train.loss": "hinge"}),
+    "acgan-fashion": Preset(
+        "AC-GAN (Odena et al. 2017) on DCGAN: auxiliary classifier head on D, weight 1",
+        {"model.cond": "acgan", "train.acgan_weight": 1.0}),
     "gan-ring8": Preset(
         "MLP GAN on the ring of 8 Gaussians (radius 1, std 0.01)",
         {**_MOG, "data.name": "ring8", "train.steps": 5000}),
     "gan-grid25": Preset(
         "MLP GAN on the 5x5 grid of 25 Gaussians (std 0.05)",
         {**_MOG, "data.name": "grid25", "train.steps": 10000}),
+    "best-ring8": Preset(
+        "gankit's MoG recipe (docs/results/mog.md) on ring-8: PacGAN2, 2 D steps, linear lr decay, EMA of G",
+        {**_MOG, **_MOG_BEST, "data.name": "ring8"}),
+    "best-grid25": Preset(
+        "gankit's MoG recipe (docs/results/mog.md) on grid-25: PacGAN2, 2 D steps, linear lr decay, EMA of G",
+        {**_MOG, **_MOG_BEST, "data.name": "grid25"}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

@@ -11,7 +11,7 @@ from torch import nn
 from gankit import viz
 from gankit.config import Config, from_dict
 from gankit.errors import ConfigError
-from gankit.nets import build_models
+from gankit.stabilizers import build_generator
 from gankit.train import checkpoint as ck
 
 
@@ -19,24 +19,37 @@ def load_generator(run: Path, device: str = "cpu", ema: bool = True) -> tuple[nn
     """The newest checkpoint's generator (its EMA copy when there is one and `ema`), in eval mode."""
     tensors, meta = ck.load_checkpoint(Path(run))
     cfg = from_dict(meta["config"])
-    G, _ = build_models(cfg.model, tuple(meta["data_shape"]))
+    G = build_generator(cfg, tuple(meta["data_shape"]), run_num_classes(meta))  # with its stabilizer layers
     prefix = "model.G_ema" if ema and any(k.startswith("model.G_ema.") for k in tensors) else "model.G"
     ck.load_module(prefix, G, tensors, str(ck.find_checkpoint(Path(run))))
     return G.to(device).eval(), cfg, meta
 
 
+def run_num_classes(meta: dict) -> int | None:
+    """Classes of a checkpoint's conditional generator (older checkpoints: the data set's class names)."""
+    if meta.get("num_classes") is not None:
+        return int(meta["num_classes"])
+    return len(meta["class_names"]) if meta.get("class_names") else None
+
+
 @torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, device: str = "cpu") -> torch.Tensor:
-    """n samples from z ~ N(0, I) drawn with a seeded generator (same seed, same samples)."""
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, device: str = "cpu",
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+    """n samples from z ~ N(0, I) drawn with a seeded generator (same seed, same samples).
+
+    `labels` (n,) int64 are passed to a conditional generator as G(z, y)."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), G.z_dim, generator=g)
-        out.append(G(z.to(device)).cpu())
+        if labels is None:
+            out.append(G(z.to(device)).cpu())
+        else:
+            out.append(G(z.to(device), labels[start:start + len(z)].to(device)).cpu())
     return torch.cat(out) if out else torch.empty(0)
 
 
-def write_samples(samples: torch.Tensor, out: Path) -> Path:
+def write_samples(samples: torch.Tensor, out: Path, nrow: int | None = None) -> Path:
     """`.npz` -> array 'samples' (float32 in the data's scale); `.png` -> one grid; otherwise a folder of PNGs."""
     out = Path(out)
     if out.suffix == ".npz":
@@ -46,7 +59,7 @@ def write_samples(samples: torch.Tensor, out: Path) -> Path:
         if samples.dim() != 4:
             viz.save_scatter(samples, out)
         else:
-            viz.save_grid(samples, out, scale=2)
+            viz.save_grid(samples, out, nrow=nrow, scale=2)
     else:
         if samples.dim() != 4:
             raise ConfigError(f"--out {out}: samples of shape {tuple(samples.shape[1:])} are not images; use a .npz path")

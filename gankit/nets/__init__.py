@@ -10,6 +10,7 @@ from typing import Any, Callable
 from torch import nn
 
 from gankit.errors import ConfigError
+from gankit.nets.conditional import build_conditional
 from gankit.nets.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_plan, init_weights
 from gankit.nets.mlp import MLPDiscriminator, MLPGenerator
 
@@ -61,10 +62,14 @@ def _check_cfg(cfg: Any, shape: tuple[int, ...]) -> None:
         raise ConfigError(f"data shape must be non-empty with positive sizes, got {shape}")
 
 
-def build_models(cfg: Any, data_shape: tuple[int, ...]) -> Models:
-    """(G, D) for `cfg.arch` with fields z_dim, g_width, d_width, depth, d_norm; ConfigError on bad values."""
+def build_models(cfg: Any, data_shape: tuple[int, ...], num_classes: int | None = None) -> Models:
+    """(G, D) for `cfg.arch` with fields z_dim, g_width, d_width, depth, d_norm; ConfigError on bad values.
+
+    With `cfg.cond` (cgan | projection | acgan, default none) the conditional pair for `num_classes`."""
     shape = tuple(int(s) for s in data_shape)
     _check_cfg(cfg, shape)
+    if getattr(cfg, "cond", "none") != "none":
+        return build_conditional(cfg, shape, num_classes)
     return BUILDERS[cfg.arch](cfg, shape)
 
 

@@ -12,7 +12,10 @@ from gankit.config import Config, from_dict, to_dict
 from gankit.data import build_dataset
 from gankit.errors import CheckpointError, ConfigError
 from gankit.nets import build_models
+from gankit.monitor import MonitorHook
+from gankit.stabilizers import build_stab_models, setup_trainer
 from gankit.train import checkpoint as ck
+from gankit.train.cond_steps import CondSampleHook
 from gankit.train.hooks import CheckpointHook, LogHook, SampleHook
 from gankit.train.steps import STEPS
 from gankit.train.trainer import Trainer, resolve_device
@@ -54,12 +57,22 @@ def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True) -> Trainer:
     device = resolve_device(cfg.train.device)
     torch.manual_seed(cfg.train.seed)
     dataset = build_dataset(cfg.data)
-    G, D = build_models(cfg.model, dataset.shape)
-    trainer = Trainer(cfg, run_dir, dataset, {"G": G, "D": D}, STEPS["unconditional"], device)
+    cond = cfg.model.cond != "none"
+    models = build_stab_models(cfg, dataset.shape, dataset.num_classes if dataset.y is not None else None)
+    step = STEPS["conditional" if cond else "unconditional"]
+    trainer = Trainer(cfg, run_dir, dataset, models, step, device)
+    setup_trainer(trainer)  # optimizers of extra models (MRGAN), the EMA hook, MAD-GAN's step
     if hooks:
         lg = cfg.log
-        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard), SampleHook(lg.sample_every, lg.n_grid),
+        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard),
+                         (CondSampleHook if cond else SampleHook)(lg.sample_every, lg.n_grid),
                          CheckpointHook(lg.ckpt_every))
+        if cfg.stab.monitor:  # warnings with advice: D loss ~0, G falls while D rises, low diversity, NaN/Inf
+            trainer.register(MonitorHook(every=lg.sample_every or 500))
+        if lg.eval_every > 0:  # FID (or cfg.log.eval_metrics) during training, logged and plotted
+            from gankit.metrics.hook import eval_hook_from_config
+
+            trainer.register(eval_hook_from_config(cfg))
     return trainer
 
 

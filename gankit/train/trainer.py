@@ -170,7 +170,8 @@ class Trainer:
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors: dict[str, torch.Tensor] = {}
         meta: dict = {"config": to_dict(self.cfg), "stream": self.stream.state(), "optims": {}, "time": time.time(),
-                      "data_shape": list(self.dataset.shape), "class_names": self.dataset.class_names}
+                      "data_shape": list(self.dataset.shape), "class_names": self.dataset.class_names,
+                      "num_classes": getattr(self.models["G"], "num_classes", None)}
         for name, m in self.models.items():
             tensors.update(ck.module_tensors(f"model.{name}", m))
         for name, opt in self.optims.items():
