@@ -1,0 +1,164 @@
+"""Training health monitor: warns, with what to try, when training goes wrong.
+
+Checks (each a small pure function, so it can be tested on synthetic sequences):
+- D's loss collapses to ~0 (D wins outright; G gets no useful gradient);
+- G's loss falls steadily while D's rises (G exploits a weakening D; often precedes collapse);
+- samples lose diversity: mean pairwise distance of fixed-z samples below a fraction of real data's;
+- NaN/Inf: the trainer stops with status 'diverged' without checkpointing; the monitor says what to try.
+Warnings go to the progress bar (LogHook.message) and as {"warning": ...} rows to metrics.jsonl.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+
+from gankit.train.trainer import HookBase
+
+ADVICE = {
+    "d_loss_zero": "D's loss is ~0: D wins outright and G gets no useful gradient. Try a lower D learning rate (TTUR, "
+                   "--train.d_lr), one-sided label smoothing (--stab.label_smooth=0.9), instance noise "
+                   "(--stab.instance_noise=0.1), spectral norm (--stab.spectral_norm_d=true) or R1 (--stab.r1_gamma=1).",
+    "g_falls_d_rises": "G's loss falls steadily while D's rises: G is exploiting a weakening D, which often precedes "
+                       "mode collapse. Try more D steps (--train.n_critic=2), a higher D learning rate, PacGAN "
+                       "(--stab.pack=2) or minibatch-stddev (--stab.mbstd=true); look at the samples.",
+    "low_diversity": "samples are losing diversity (mode collapse). Try PacGAN (--stab.pack=2 or 4), minibatch "
+                     "discrimination (--stab.minibatch_disc=5) or --stab.mbstd=true, unrolling (--stab.unrolled_k=5), "
+                     "an EMA of G (--stab.ema=0.999), or lower learning rates.",
+    "non_finite": "a loss became NaN/Inf, so the run stopped; its last checkpoint is the last good state. Try lower "
+                  "learning rates, spectral norm (--stab.spectral_norm_d=true), R1 (--stab.r1_gamma=1) or a gradient "
+                  "penalty loss (--train.loss=wgan-gp), then continue with `gankit train --resume RUN_DIR ...`.",
+}
+# losses whose D term is >= 0 and ~0 only when D separates real from fake perfectly
+ZERO_FLOOR_LOSSES = ("minimax", "nonsat", "lsgan", "hinge", "dragan")
+
+
+def d_loss_collapsed(d_losses: list[float], threshold: float = 0.01) -> bool:
+    """Every recent D loss below `threshold`."""
+    return bool(d_losses) and max(d_losses) < threshold
+
+
+def _quarter_means(xs: list[float]) -> list[float]:
+    q = len(xs) // 4
+    return [sum(xs[i * q:(i + 1) * q]) / q for i in range(4)]
+
+
+def g_falls_d_rises(g_losses: list[float], d_losses: list[float], min_change: float = 0.1) -> bool:
+    """Quarter means of G's loss strictly fall and of D's strictly rise across the window, each by at least
+    `min_change` times its scale (the window is noisy per step; quarter means smooth it)."""
+    if len(g_losses) < 8 or len(g_losses) != len(d_losses):
+        return False
+    g, d = _quarter_means(g_losses), _quarter_means(d_losses)
+    falls = all(a > b for a, b in zip(g, g[1:])) and g[0] - g[-1] > min_change * max(abs(g[0]), 1e-3)
+    rises = all(a < b for a, b in zip(d, d[1:])) and d[-1] - d[0] > min_change * max(abs(d[0]), 1e-3)
+    return falls and rises
+
+
+def non_finite_keys(scalars: dict[str, float]) -> list[str]:
+    return [k for k, v in scalars.items() if not (v == v and v not in (float("inf"), float("-inf")))]
+
+
+def mean_pairwise_distance(x: torch.Tensor) -> float:
+    """Mean Euclidean distance between distinct samples (rows of x flattened)."""
+    flat = x.reshape(x.shape[0], -1).double()
+    n = flat.shape[0]
+    if n < 2:
+        return 0.0
+    return float(torch.cdist(flat, flat).sum() / (n * (n - 1)))
+
+
+def diversity_ratio(fake: torch.Tensor, real: torch.Tensor) -> float:
+    """Mean pairwise distance of fake samples over that of real samples (1 = as diverse as the data)."""
+    return mean_pairwise_distance(fake) / max(mean_pairwise_distance(real), 1e-12)
+
+
+@dataclass
+class HealthWarning:
+    kind: str
+    message: str
+
+
+class Monitor:
+    """Keeps a window of losses and returns warnings; one warning of a kind per `cooldown` steps."""
+
+    def __init__(self, window: int = 200, d_zero: float = 0.01, check_d_zero: bool = True, cooldown: int = 1000):
+        self.window, self.d_zero, self.check_d_zero, self.cooldown = window, d_zero, check_d_zero, cooldown
+        self.g: deque[float] = deque(maxlen=window)
+        self.d: deque[float] = deque(maxlen=window)
+        self.last: dict[str, int] = {}
+
+    def _fire(self, kind: str, step: int, message: str) -> list[HealthWarning]:
+        if step - self.last.get(kind, -10**12) < self.cooldown:
+            return []
+        self.last[kind] = step
+        return [HealthWarning(kind, message)]
+
+    def update(self, step: int, scalars: dict[str, float]) -> list[HealthWarning]:
+        bad = non_finite_keys(scalars)
+        if bad:
+            return self._fire("non_finite", step, f"step {step}: {', '.join(bad)} is NaN/Inf")
+        if "loss/g" in scalars and "loss/d" in scalars:
+            self.g.append(scalars["loss/g"])
+            self.d.append(scalars["loss/d"])
+        out: list[HealthWarning] = []
+        if len(self.d) == self.window:
+            if self.check_d_zero and d_loss_collapsed(list(self.d), self.d_zero):
+                out += self._fire("d_loss_zero", step, f"step {step}: D's loss < {self.d_zero} for {self.window} steps")
+            if g_falls_d_rises(list(self.g), list(self.d)):
+                out += self._fire("g_falls_d_rises", step, f"step {step}: over the last {self.window} steps G's loss "
+                                  f"fell and D's rose steadily")
+        return out
+
+    def diversity(self, step: int, ratio: float, threshold: float) -> list[HealthWarning]:
+        if ratio >= threshold:
+            return []
+        return self._fire("low_diversity", step, f"step {step}: sample diversity is {ratio:.0%} of the real data's "
+                          f"(mean pairwise distance at a fixed z; warning below {threshold:.0%})")
+
+
+class MonitorHook(HookBase):
+    """Runs a Monitor on the step scalars and a diversity check every `every` steps; reports through the LogHook."""
+
+    def __init__(self, every: int = 500, n: int = 256, diversity_threshold: float = 0.3, warmup: int = 500,
+                 **monitor_kw):
+        self.every, self.n, self.threshold, self.kw = every, n, diversity_threshold, monitor_kw
+        self.warmup = warmup  # no diversity check before this step: G starts near-constant
+        self.warnings: list[dict] = []
+
+    def before_train(self) -> None:
+        t = self.trainer
+        self.kw.setdefault("check_d_zero", t.cfg.train.loss in ZERO_FLOOR_LOSSES)
+        self.monitor = Monitor(**self.kw)
+        g = torch.Generator().manual_seed(987)
+        self.z = torch.randn(self.n, t.models["G"].z_dim, generator=g)
+        idx = torch.randperm(len(t.dataset), generator=g)[: self.n]
+        self.real = t.dataset.x[idx]
+        self.log = next((h for h in t.hooks if hasattr(h, "message") and hasattr(h, "write")), None)
+
+    def after_step(self) -> None:
+        t = self.trainer
+        found = self.monitor.update(t.step, t.scalars)
+        due = self.every and t.step % self.every == 0 and t.step >= self.warmup
+        if due and t.status == "running" and self._unconditional():
+            fake = t.generate(self.z).cpu()
+            found += self.monitor.diversity(t.step, diversity_ratio(fake, self.real), self.threshold)
+        for w in found:
+            self.report(w)
+
+    def _unconditional(self) -> bool:
+        return getattr(self.trainer.cfg.model, "cond", "none") == "none"
+
+    def report(self, w: HealthWarning) -> None:
+        advice = ADVICE[w.kind]
+        row = {"step": self.trainer.step, "time": time.time(), "warning": w.kind, "message": w.message, "advice": advice}
+        self.warnings.append(row)
+        text = f"warning: {w.message}. {advice}"
+        if self.log is not None:
+            self.log.message(text)
+            if getattr(self.log, "path", None) is not None:
+                self.log.write(row)
+        else:
+            print(text, flush=True)

@@ -1,0 +1,29 @@
+"""A short fixed-seed ring-8 run in which a remedy (minibatch discrimination) captures more modes than vanilla.
+
+At these seeds the saturating (minimax) GAN collapses onto a few modes within 300 steps; the same run
+with minibatch discrimination covers (nearly) all 8. Modes are counted with a loose 10-std radius
+because 300 steps are too few for 3-std precision."""
+
+import torch
+
+from gankit.metrics.modes import mode_metrics
+from gankit.train.run import build_trainer
+
+from ._helpers import tiny
+
+
+def _modes(tmp_path, seed: int, **over) -> float:
+    cfg = tiny(tmp_path, **{"train.steps": 300, "train.batch_size": 64, "data.n_samples": 4096, "model.g_width": 64,
+                            "model.d_width": 64, "model.z_dim": 4, "train.seed": seed, "train.loss": "minimax", **over})
+    t = build_trainer(cfg, tmp_path / f"run{seed}", hooks=False)
+    assert t.train() == "finished"
+    x = t.generate(torch.randn(1000, 4, generator=torch.Generator().manual_seed(0))).double().numpy()
+    return mode_metrics(x, t.dataset.extra["centers"], t.dataset.extra["std"], threshold=10)["modes_captured"]
+
+
+def test_minibatch_discrimination_captures_more_modes_than_vanilla(tmp_path):
+    seeds = (2, 6)
+    vanilla = sum(_modes(tmp_path, s) for s in seeds)
+    remedy = sum(_modes(tmp_path, s, **{"stab.minibatch_disc": 5, "stab.minibatch_disc_dim": 3}) for s in seeds)
+    assert remedy >= vanilla + 4, (vanilla, remedy)
+    assert remedy >= 12  # of 16
