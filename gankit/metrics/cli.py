@@ -1,0 +1,124 @@
+"""`gankit eval RUN_DIR | SAMPLES.npz`: metrics of generated samples against real data; a table and JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gankit.errors import DataError, GankitError
+
+
+def load_npz_samples(path: Path) -> torch.Tensor:
+    """Array 'samples' of a .npz file (as written by `gankit sample --out X.npz`); never unpickles."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "samples" not in f.files:
+                raise DataError(f"{path}: no array 'samples' (arrays: {', '.join(f.files) or 'none'})")
+            arr = f["samples"]
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({e})") from None
+    if arr.dtype.kind not in "fiu":
+        raise DataError(f"{path}: 'samples' has dtype {arr.dtype}; expected numbers")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _fake_from_run(args: argparse.Namespace) -> tuple[torch.Tensor, Any, dict]:
+    from gankit.sample import generate, load_generator
+
+    G, cfg, meta = load_generator(Path(args.target), device=args.device, ema=not args.no_ema)
+    fake = generate(G, args.n, seed=args.seed, device=args.device)
+    return fake, cfg.data, {"step": int(meta.get("step", 0)), "preset": cfg.preset}
+
+
+def _fake_from_npz(args: argparse.Namespace) -> tuple[torch.Tensor, Any, dict]:
+    from gankit.config import DataConfig
+
+    fake = load_npz_samples(Path(args.target))
+    if len(fake) < args.n:
+        warnings.warn(f"{args.target}: {len(fake)} samples, fewer than --n {args.n}; using all of them",
+                      RuntimeWarning, stacklevel=2)
+    return fake[:args.n], DataConfig(name=args.data or "fashion-mnist"), {}
+
+
+def _default_json(args: argparse.Namespace, info: dict) -> Path:
+    target = Path(args.target)
+    if target.is_dir():
+        return target / "eval" / f"step_{info.get('step', 0):08d}.json"
+    return target.with_suffix(".eval.json")
+
+
+def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
+    """Everything `gankit eval` does except printing; returns (results, the JSON record)."""
+    from gankit.metrics import evaluate as ev
+
+    if args.n < 2:
+        raise GankitError(f"--n must be at least 2, got {args.n}")
+    target = Path(args.target)
+    if not target.exists():
+        raise DataError(f"{target}: no such run directory or .npz file")
+    t0 = time.perf_counter()
+    fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
+    if args.data or args.data_root:
+        data_cfg = replace(data_cfg, name=args.data or data_cfg.name, root=args.data_root or data_cfg.root)
+    real_x, data_cfg, extra = ev.load_real(data_cfg, args.split, args.n)
+    shape = tuple(real_x.shape[1:])
+    metrics = ev.parse_metrics(args.metrics, shape)
+    extractor = ev.make_extractor(args.extractor, shape, args.device)
+    ev.check_samples(fake, shape, extractor.name, str(target))
+    real = ev.real_stats(real_x, data_cfg, extractor, use_cache=not args.no_cache)
+    results = ev.evaluate(fake, real, metrics, extractor, extra=extra, seed=args.seed)
+    record = {
+        "target": str(target), **info, "metrics": results, "requested": metrics,
+        "extractor": extractor.name, "extractor_weights_sha256": getattr(extractor, "weights_sha256", None),
+        "n_fake": len(fake), "n_real": len(real_x), "real_data": {"name": data_cfg.name, "split": data_cfg.split},
+        "seed": args.seed, "seconds": round(time.perf_counter() - t0, 3), "time": time.time(),
+    }  # fmt: skip
+    return results, record
+
+
+def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
+    if rest:
+        raise GankitError(f"unexpected arguments: {' '.join(rest)}")
+    from gankit.metrics.evaluate import format_table
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results, record = run_eval(args)
+    for w in caught:
+        print(f"warning: {w.message}", flush=True)
+    record["warnings"] = [str(w.message) for w in caught]
+    print(f"{record['target']}: {record['n_fake']} generated vs {record['n_real']} real "
+          f"({record['real_data']['name']}/{record['real_data']['split']}), extractor {record['extractor']}")
+    print(format_table(results))
+    out = Path(args.json) if args.json else _default_json(args, record)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="evaluate a run (or a .npz of samples): FID, KID, IS, precision/recall, ...")
+    p.add_argument("target", metavar="RUN_DIR|SAMPLES.npz", help="a run directory or a .npz with array 'samples'")
+    p.add_argument("--metrics", default="auto", help="comma-separated: fid,kid,is,mode_score,pr,dc,mmd,wasserstein,"
+                   "1nn,modes; auto = fid,kid,is,pr for images, modes,mmd,wasserstein for 2D data")
+    p.add_argument("--n", type=int, default=10000, help="generated samples (and at most as many real ones)")
+    p.add_argument("--extractor", default="auto",
+                   help="fashion-cnn, inception-v3, identity; auto = by data shape (fashion-cnn for 28x28 gray)")
+    p.add_argument("--data", default=None, help="real data set name (default: the run's data, or fashion-mnist)")
+    p.add_argument("--data-root", default=None, help="real data directory (default: standard places)")
+    p.add_argument("--split", default=None, help="real data split: train or test (default: the run's, or train)")
+    p.add_argument("--json", default=None, help="output JSON (default RUN_DIR/eval/step_XXXXXXXX.json or X.eval.json)")
+    p.add_argument("--seed", type=int, default=0, help="seed of z and of the metrics' random subsets")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-ema", action="store_true", help="use the trained G even when an EMA copy exists")
+    p.add_argument("--no-cache", action="store_true", help="recompute the real-data statistics")
+    p.set_defaults(func=cmd_eval)
