@@ -110,6 +110,7 @@ class StabConfig:
     unrolled_opt: str = "sgd"  # sgd | adam: update rule of the unrolled D steps
     unrolled_lr: float | None = None  # None = train.d_lr
     madgan_k: int = 0  # MAD-GAN: k generators, D with k+1 outputs; 0 = off
+    latent_components: int = 0  # discrete latent code: z_0 picks one of k components (mixture prior); 0 = off
     mrgan_recon: float = 0.0  # MRGAN: weight of ||x - G(E(x))||^2 (enables E and D2 when > 0)
     mrgan_mode: float = 0.0  # MRGAN: weight of the mode regulariser -log D(G(E(x)))
     lr_decay: str = "none"  # none | linear | cosine: decay every optimizer's lr over train.steps

@@ -9,6 +9,7 @@ with SGD-for-D are plain `train` options (g_lr/d_lr, g_opt/d_opt).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from torch import nn
@@ -19,6 +20,7 @@ from gankit.stabilizers.ema import EMAHook, ema_update, make_ema
 from gankit.stabilizers.labels import TARGET_LOSSES, label_spec
 from gankit.stabilizers.madgan import MultiGenerator, add_class_head, madgan_step
 from gankit.stabilizers.minibatch import add_minibatch_layers
+from gankit.stabilizers.mixture import MixtureLatent
 from gankit.stabilizers.mrgan import build_encoder
 from gankit.stabilizers.noise import add_g_noise
 from gankit.stabilizers.norm import apply_spectral_norm
@@ -26,7 +28,7 @@ from gankit.stabilizers.pack import Packed, packed_shape
 from gankit.stabilizers.schedule import LRDecayHook
 
 _NON_NEGATIVE = ("instance_noise", "instance_noise_anneal_steps", "g_noise", "r1_gamma", "ema_start", "minibatch_disc",
-                 "unrolled_k", "madgan_k", "mrgan_recon", "mrgan_mode")
+                 "unrolled_k", "madgan_k", "mrgan_recon", "mrgan_mode", "latent_components")
 
 
 def mrgan_on(s) -> bool:
@@ -62,6 +64,8 @@ def _check_ranges(s) -> None:
         raise ConfigError(f"stab.lr_decay_floor must be in [0, 1], got {s.lr_decay_floor!r}")
     if s.madgan_k == 1:
         raise ConfigError("stab.madgan_k must be 0 (off) or >= 2 generators")
+    if s.latent_components == 1:
+        raise ConfigError("stab.latent_components must be 0 (off) or >= 2 components")
 
 
 def _check_combinations(cfg) -> None:
@@ -85,7 +89,7 @@ _UNCONDITIONAL_ONLY = {"pack": lambda s: s.pack > 1, "minibatch_disc": lambda s:
                        "mbstd": lambda s: s.mbstd, "g_noise/g_dropout": lambda s: s.g_noise > 0 or s.g_dropout > 0,
                        "madgan_k": lambda s: s.madgan_k > 0, "mrgan_*": mrgan_on, "unrolled_k": lambda s: s.unrolled_k > 0,
                        "label options": lambda s: label_spec(s).active, "instance_noise": lambda s: s.instance_noise > 0,
-                       "r1_gamma": lambda s: s.r1_gamma > 0}
+                       "r1_gamma": lambda s: s.r1_gamma > 0, "latent_components": lambda s: s.latent_components > 0}
 
 
 def validate_stab(cfg) -> None:
@@ -117,21 +121,33 @@ def stabilize_discriminator(D: nn.Module, s) -> nn.Module:
     return Packed(D, s.pack) if s.pack > 1 else D
 
 
+def _g_model_cfg(cfg):
+    """The model section G is built from: with a discrete latent code G takes k + z_dim - 1 inputs."""
+    k = cfg.stab.latent_components
+    return dataclasses.replace(cfg.model, z_dim=cfg.model.z_dim - 1 + k) if k else cfg.model
+
+
+def _one_generator(G: nn.Module, cfg) -> nn.Module:
+    G = stabilize_generator(G, cfg.stab)
+    k = cfg.stab.latent_components
+    return MixtureLatent(G, k, cfg.model.z_dim) if k else G
+
+
 def _generators(cfg, shape: tuple[int, ...], first: nn.Module) -> nn.Module:
     s = cfg.stab
     if not s.madgan_k:
-        return stabilize_generator(first, s)
+        return _one_generator(first, cfg)
     pool = [first]
 
     def make() -> nn.Module:
-        return stabilize_generator(pool.pop() if pool else build_models(cfg.model, shape)[0], s)
+        return _one_generator(pool.pop() if pool else build_models(_g_model_cfg(cfg), shape)[0], cfg)
 
     return MultiGenerator(make, s.madgan_k)
 
 
 def build_generator(cfg, shape: tuple[int, ...], num_classes: int | None = None) -> nn.Module:
     """G as a run with this config trains it (for loading checkpoints)."""
-    return _generators(cfg, shape, build_models(cfg.model, shape, num_classes)[0])
+    return _generators(cfg, shape, build_models(_g_model_cfg(cfg), shape, num_classes)[0])
 
 
 def build_discriminator(cfg, shape: tuple[int, ...]) -> nn.Module:
@@ -145,6 +161,8 @@ def build_stab_models(cfg, shape: tuple[int, ...], num_classes: int | None = Non
     With every option off this is exactly `build_models` (the same random draws)."""
     s = cfg.stab
     G, D = build_models(cfg.model, shape, num_classes)
+    if s.latent_components:
+        G = build_models(_g_model_cfg(cfg), shape, num_classes)[0]
     if s.pack > 1:
         D = build_models(cfg.model, packed_shape(shape, s.pack))[1]
     models = {"G": _generators(cfg, shape, G), "D": stabilize_discriminator(D, s)}
@@ -173,6 +191,6 @@ def setup_trainer(trainer) -> None:
         trainer.step_fn = madgan_step
 
 
-__all__ = ["EMAHook", "MultiGenerator", "Packed", "apply_spectral_norm", "build_discriminator", "build_generator",
+__all__ = ["EMAHook", "MixtureLatent", "MultiGenerator", "Packed", "apply_spectral_norm", "build_discriminator", "build_generator",
            "build_stab_models", "ema_update", "setup_trainer", "stabilize_discriminator", "stabilize_generator",
            "validate_stab"]
