@@ -154,13 +154,9 @@ def generate_plan(G: nn.Module, plan: SamplePlan, seed: int = 0, batch_size: int
 
 
 def get_classifier(name: str) -> Any:
-    """A classifier from the metrics registry ("fashion-cnn" registers itself on first use)."""
+    """A classifier from the metrics feature registry (e.g. "fashion-cnn")."""
     from gankit.metrics import features
 
-    if name == "fashion-cnn" and name not in features.EXTRACTORS:
-        from gankit.metrics import fashion_cnn
-
-        fashion_cnn.register()
     return features.get_extractor(name)
 
 

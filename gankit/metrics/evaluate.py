@@ -51,10 +51,7 @@ def parse_metrics(text: str, shape: tuple[int, ...]) -> list[str]:
 
 
 def make_extractor(name: str, shape: tuple[int, ...], device: str = "cpu"):
-    """The extractor by registry name ('auto' picks by data shape); fashion-cnn is registered on demand."""
-    from gankit.metrics import fashion_cnn
-
-    fashion_cnn.register()
+    """The extractor by registry name ('auto' picks by data shape)."""
     name = default_extractor(shape) if name == "auto" else name
     kwargs = {"device": device} if name == "fashion-cnn" else {}
     return get_extractor(name, **kwargs)

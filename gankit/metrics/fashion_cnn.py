@@ -149,14 +149,6 @@ class FashionCNNExtractor(nn.Module):
         return self.logits(x).softmax(dim=1)
 
 
-def register() -> None:
-    """Register "fashion-cnn" in the metrics feature registry (no-op when it is already there)."""
-    from gankit.metrics import features
-
-    if EXTRACTOR_NAME not in features.EXTRACTORS:
-        features.register_extractor(EXTRACTOR_NAME, FashionCNNExtractor)
-
-
 # ---- training ----------------------------------------------------------------------------------
 @dataclass
 class TrainSettings:

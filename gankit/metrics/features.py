@@ -36,8 +36,15 @@ def _inception_factory(**kwargs: Any):
     return InceptionExtractor(**kwargs)
 
 
+def _fashion_cnn_factory(**kwargs: Any):
+    from gankit.metrics.fashion_cnn import FashionCNNExtractor
+
+    return FashionCNNExtractor(**kwargs)
+
+
 def _builtin_extractors() -> dict[str, Callable[..., Any]]:
-    return {"identity": IdentityExtractor, "inception-v3": _inception_factory}
+    """Factories import their modules (and load weights) only when an extractor is asked for."""
+    return {"identity": IdentityExtractor, "inception-v3": _inception_factory, "fashion-cnn": _fashion_cnn_factory}
 
 
 EXTRACTORS: dict[str, Callable[..., Any]] = _builtin_extractors()

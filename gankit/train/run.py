@@ -11,7 +11,6 @@ import torch
 from gankit.config import Config, from_dict, to_dict
 from gankit.data import build_dataset
 from gankit.errors import CheckpointError, ConfigError
-from gankit.nets import build_models
 from gankit.monitor import MonitorHook
 from gankit.stabilizers import build_stab_models, setup_trainer
 from gankit.train import checkpoint as ck
