@@ -7,7 +7,6 @@ the exact command). Inputs are images (N, 1, 28, 28) in [-1, 1]; 32x32 inputs ar
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import CheckpointError, ConfigError
+from gankit.fileutil import file_sha256
 from gankit.metrics._validate import MetricInputError
 
 ASSET_PATH = Path(__file__).resolve().parent.parent / "assets" / "fashion_cnn.safetensors"
@@ -68,14 +68,6 @@ def prepare_images(x: torch.Tensor) -> torch.Tensor:
 
 
 # ---- weights files --------------------------------------------------------------------------------
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_weights(model: FashionCNN, path: Path, info: dict[str, Any]) -> str:
     """Write the state dict (float32) with `info` as JSON metadata; returns the file's SHA-256."""
     from safetensors.torch import save_file

@@ -8,7 +8,6 @@ Weights: see `resolve_weights` (argument, $GANKIT_INCEPTION_WEIGHTS, cache dir, 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import urllib.request
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import CheckpointError, GankitError
+from gankit.fileutil import file_sha256
 
 
 class BasicConv2d(nn.Module):
@@ -235,14 +235,6 @@ WEIGHTS_ENV = "GANKIT_INCEPTION_WEIGHTS"
 def cache_dir() -> Path:
     """$GANKIT_CACHE, else ~/.cache/gankit."""
     return Path(os.environ.get("GANKIT_CACHE") or Path.home() / ".cache" / "gankit")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_weights(dest: Path, url: str = WEIGHTS_URL, timeout: float = 60.0) -> Path:

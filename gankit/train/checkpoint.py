@@ -8,7 +8,6 @@ to a temporary file and renamed, the JSON last, so a checkpoint with a JSON file
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,17 +19,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from gankit.errors import CheckpointError
+from gankit.fileutil import file_sha256
 
 FORMAT = "gankit-checkpoint-v1"
 _NAME = re.compile(r"^step_(\d+)\.json$")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -78,7 +70,7 @@ def save_checkpoint(ckpt_dir: Path, step: int, tensors: dict[str, torch.Tensor],
     tmp = ckpt_dir / f".{stem}.safetensors.tmp{os.getpid()}"
     save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
     os.replace(tmp, st_path)
-    meta = {**meta, "format": FORMAT, "step": step, "tensors": st_path.name, "sha256": _sha256(st_path)}
+    meta = {**meta, "format": FORMAT, "step": step, "tensors": st_path.name, "sha256": file_sha256(st_path)}
     atomic_write_json(ckpt_dir / f"{stem}.json", meta)
     for old in list_checkpoints(ckpt_dir)[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
@@ -120,7 +112,7 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     st_path = meta_path.with_name(meta["tensors"])
     if not st_path.is_file():
         raise CheckpointError(f"{st_path}: checkpoint tensor file is missing")
-    if _sha256(st_path) != meta["sha256"]:
+    if file_sha256(st_path) != meta["sha256"]:
         raise CheckpointError(f"{st_path}: checksum mismatch, the file is truncated or corrupt")
     try:
         tensors = load_file(str(st_path))
