@@ -20,8 +20,8 @@ _MOG = {"model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_w
         "log.sample_every": 1000, "log.ckpt_every": 1000, "log.n_grid": 2500}
 
 # the "gankit-best" recipe of `gankit bench mog` (gankit/bench/mog.py)
-_MOG_BEST = {"train.steps": 2500, "stab.pack": 2, "train.n_critic": 2, "stab.lr_decay": "linear", "stab.ema": 0.99,
-             "stab.ema_start": 1500, "model.z_dim": 4}
+MOG_BEST = {"train.steps": 30000, "stab.pack": 2, "train.n_critic": 2, "stab.lr_decay": "linear", "stab.ema": 0.99,
+            "stab.ema_start": 24000, "model.z_dim": 2, "train.batch_size": 256}
 
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
@@ -62,10 +62,10 @@ PRESETS: dict[str, Preset] = {
         {**_MOG, "data.name": "grid25", "train.steps": 10000}),
     "best-ring8": Preset(
         "gankit's MoG recipe (docs/results/mog.md) on ring-8: PacGAN2, 2 D steps, linear lr decay, EMA of G",
-        {**_MOG, **_MOG_BEST, "data.name": "ring8"}),
+        {**_MOG, **MOG_BEST, "data.name": "ring8"}),
     "best-grid25": Preset(
         "gankit's MoG recipe (docs/results/mog.md) on grid-25: PacGAN2, 2 D steps, linear lr decay, EMA of G",
-        {**_MOG, **_MOG_BEST, "data.name": "grid25"}),
+        {**_MOG, **MOG_BEST, "data.name": "grid25"}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

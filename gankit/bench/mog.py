@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gankit.presets import MOG_BEST
+
 N_SAMPLES = 2500
 SAMPLE_SEED = 4242
 
@@ -37,7 +39,7 @@ DATASETS: dict[str, dict[str, Any]] = {"ring8": {"data.name": "ring8"}, "grid25"
 class Recipe:
     label: str
     overrides: dict[str, Any] = field(default_factory=dict)
-    steps: int = 1200  # generator updates on both mixtures
+    steps: int = 4000  # generator updates on both mixtures
 
 
 RECIPES: dict[str, Recipe] = {
@@ -45,17 +47,16 @@ RECIPES: dict[str, Recipe] = {
     "nonsat": Recipe("GAN, non-saturating loss", {"train.loss": "nonsat"}),
     "wgan-gp": Recipe("WGAN-GP (lambda 10, 5 critic steps, Adam 1e-4 (0.5, 0.9))",
                       {"train.loss": "wgan-gp", "train.n_critic": 5, "train.g_lr": 1e-4, "train.d_lr": 1e-4,
-                       "train.beta2": 0.9}, 400),
-    "unrolled5": Recipe("Unrolled GAN, k = 5 (SGD unrolling, lr 1e-3)", {"stab.unrolled_k": 5}, 300),
+                       "train.beta2": 0.9}, 1000),
+    "unrolled5": Recipe("Unrolled GAN, k = 5 (SGD unrolling, lr 1e-3)", {"stab.unrolled_k": 5}, 800),
     "minibatch": Recipe("Minibatch discrimination (5 kernels of dim 3)",
-                        {"stab.minibatch_disc": 5, "stab.minibatch_disc_dim": 3}, 1000),
+                        {"stab.minibatch_disc": 5, "stab.minibatch_disc_dim": 3}),
     "pacgan2": Recipe("PacGAN2", {"stab.pack": 2}),
     "pacgan4": Recipe("PacGAN4", {"stab.pack": 4}),
-    "madgan": Recipe("MAD-GAN, k = 4 generators", {"stab.madgan_k": 4}, 1000),
-    "gankit-best": Recipe("gankit best: PacGAN2, 2 D steps, linear lr decay, EMA of G (0.99 from step 1500), "
-                          "z_dim 4, batch 256",
-                          {"stab.pack": 2, "train.n_critic": 2, "stab.lr_decay": "linear", "stab.ema": 0.99,
-                           "stab.ema_start": 1500, "model.z_dim": 4, "train.batch_size": 256}, 2500),
+    "madgan": Recipe("MAD-GAN, k = 4 generators", {"stab.madgan_k": 4}, 3000),
+    "gankit-best": Recipe("gankit best: PacGAN2, 2 D steps, linear lr decay to 0, EMA of G (0.99 from step 24,000), "
+                          "z_dim 2, batch 256",
+                          {k: v for k, v in MOG_BEST.items() if k != "train.steps"}, MOG_BEST["train.steps"]),
 }
 
 # (source, method, ring-8 (modes, % high quality), grid-25 (modes, % high quality))
@@ -187,19 +188,28 @@ def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, worke
              "- Values are mean ± standard error over seeds. 'goal' counts seeds with all modes captured and >= 98% HQ.",
              "- Networks (all recipes unless stated): MLP G and D, 2 hidden layers of 128 (ReLU / LeakyReLU 0.2), "
              "batch 128, Adam lr 1e-3, betas (0.5, 0.999), z_dim 16, non-saturating loss; each recipe's own overrides "
-             "and step count are listed below. Step counts are small so that the whole bench fits in an hour of 2 "
-             "shared CPU cores.", "",
+             "and step count are listed below. The baselines get a similar small compute budget each (4,000 steps, fewer for "
+             "the costlier unrolled GAN, WGAN-GP and MAD-GAN steps: roughly 10-30 s of one CPU core per run); "
+             "gankit-best trains 30,000 steps (about 3 min per run). The whole bench has to fit in an hour of 2 CPU cores.",
+             "- Mean time per run (one thread) is in the 's/run' column.", "",
              "## Results", "",
-             "| recipe | steps | ring-8 modes | ring-8 HQ % | ring-8 rKL | goal | grid-25 modes | grid-25 HQ % | grid-25 rKL | goal |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| recipe | steps | s/run | ring-8 modes | ring-8 HQ % | ring-8 rKL | goal | grid-25 modes | grid-25 HQ % | "
+             "grid-25 rKL | goal |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in recipes:
-        cells = [f"{RECIPES[name].label} (`{name}`)", str(max(1, round(RECIPES[name].steps * scale)))]
+        runs = [r for r in rows if r["recipe"] == name]
+        cells = [f"{RECIPES[name].label} (`{name}`)", str(max(1, round(RECIPES[name].steps * scale))),
+                 f"{sum(r['seconds'] for r in runs) / len(runs):.0f}"]
         for ds in ("ring8", "grid25"):
             s = summ.get((name, ds))
             cells += [_fmt(s["modes_captured"]), _fmt(s["high_quality_pct"]), _fmt(s["reverse_kl"], 3),
                       f"{s['goal']}/{s['n']}"] if s else ["-"] * 4
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Published rows (modes / % high quality)", "",
+    lines.append(_real_data_row())
+    lines += ["", "The last row scores 2,500 samples of the mixture itself: a perfect generator gets about 98.9% HQ "
+              "(for a 2-D isotropic Gaussian P(|x - mu| < 3 std) = 1 - exp(-4.5)), so the goal of >= 98% needs G's "
+              "clusters to be about as tight as the data's.",
+              "", "## Published rows (modes / % high quality)", "",
               "| source | method | ring-8 modes | ring-8 HQ % | grid-25 modes | grid-25 HQ % |",
               "| --- | --- | --- | --- | --- | --- |"]
     for src, method, ring, grid in PUBLISHED:
@@ -211,6 +221,24 @@ def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, worke
         over = " ".join(f"--{k}={v}" for k, v in RECIPES[name].overrides.items()) or "(base only)"
         lines.append(f"- `{name}`: {RECIPES[name].label}; overrides `{over}`")
     return "\n".join(lines) + "\n"
+
+
+def _real_data_row() -> str:
+    """The metrics of N_SAMPLES draws from each mixture itself (10 draws: mean ± standard error)."""
+    import torch
+
+    from gankit.data.toy import MIXTURES
+    from gankit.metrics.modes import mode_metrics
+
+    cells = ["real data (the mixture itself, 10 draws)", "-", "-"]
+    for ds in ("ring8", "grid25"):
+        mix = MIXTURES[ds]()
+        ms = [mode_metrics(mix.sample(N_SAMPLES, torch.Generator().manual_seed(s)).double().numpy(), mix.centers,
+                           mix.std) for s in range(10)]
+        cells += [_fmt(mean_se([m[k] for m in ms]), d) for k, d in
+                  (("modes_captured", 1), ("high_quality_pct", 1), ("reverse_kl", 3))]
+        cells.append(f"{sum(m['modes_captured'] == mix.num_modes and m['high_quality_pct'] >= 98.0 for m in ms)}/10")
+    return "| " + " | ".join(cells) + " |"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -32,6 +32,7 @@ def test_mean_se_and_summary():
     s = mog.summarize(rows)[("nonsat", "ring8")]
     assert s["goal"] == 1 and s["n"] == 2 and s["high_quality_pct"][0] == 98.0
     text = mog.render_markdown(rows, 2, 60.0, 2, "gankit bench mog --seeds 2")
+    assert "| real data (the mixture itself, 10 draws) | - | - | 8.0 ± 0.0 | 98.9 ± 0.1 |" in text
     assert "98.0 ± 1.0" in text and "1/2" in text and "PacGAN Table 1" in text and "gankit bench mog --seeds 2" in text
 
 
