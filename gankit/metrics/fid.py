@@ -9,8 +9,9 @@ from scipy import linalg
 
 from gankit.metrics._validate import MetricInputError, check_finite
 
-# Imaginary parts of sqrtm(sigma1 @ sigma2) above this are numerical trouble, not round-off.
-IMAG_TOLERANCE = 1e-3
+# Negative eigenvalues of S1^1/2 S2 S1^1/2 below -this * (largest |eigenvalue|, at least 1) are numerical trouble,
+# not round-off.
+NEGATIVE_EIG_TOLERANCE = 1e-6
 
 
 def mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,37 +30,51 @@ def mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
 
 
-def _sqrtm_product(sigma1: np.ndarray, sigma2: np.ndarray, eps: float) -> np.ndarray:
-    """sqrtm(sigma1 @ sigma2); retried with eps*I added to both when the result is not finite."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy warns on singular input; we check the result
-        covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if np.isfinite(covmean).all():
-        return covmean
-    warnings.warn(
-        f"FID: sigma1 @ sigma2 is singular; adding {eps} to the covariance diagonals (as pytorch-fid does)",
-        RuntimeWarning,
-        stacklevel=3,
-    )
-    offset = np.eye(len(sigma1)) * eps
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    """Symmetric square root of a covariance via eigh (round-off negative eigenvalues clipped to 0)."""
+    lam, u = linalg.eigh(sigma)
+    return (u * np.sqrt(np.clip(lam, 0.0, None))) @ u.T
 
 
-def _drop_imaginary(covmean: np.ndarray) -> np.ndarray:
-    """Real part of covmean; warns when the dropped imaginary part is not round-off."""
-    if not np.iscomplexobj(covmean):
-        return covmean
-    imag = float(np.max(np.abs(covmean.imag))) if covmean.size else 0.0
-    if imag > IMAG_TOLERANCE:
+def _trace_sqrt_eigs(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
+    """Eigenvalues of S1^1/2 S2 S1^1/2, whose square roots sum to Tr sqrt(S1 S2) (the two products are similar)."""
+    r1 = _psd_sqrt(sigma1)
+    m = r1 @ sigma2 @ r1
+    return linalg.eigvalsh((m + m.T) * 0.5)
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, eps: float) -> float:
+    """Tr sqrt(S1 S2) for covariances S1, S2, through symmetric eigendecompositions only.
+
+    sqrt(S1 S2) is similar to sqrt(S1^1/2 S2 S1^1/2), a symmetric PSD matrix, so its trace is the sum of the
+    square roots of that matrix's eigenvalues: no complex arithmetic, and 3-4x faster than scipy's sqrtm at
+    d = 2048. Negative eigenvalues beyond round-off (ill-conditioned or non-PSD input) are reported and clipped;
+    when the decomposition fails or is not finite it is retried with eps*I added to both covariances."""
+    try:
+        with np.errstate(all="ignore"):
+            eig = _trace_sqrt_eigs(sigma1, sigma2)
+        ok = bool(np.isfinite(eig).all())
+    except (linalg.LinAlgError, ValueError):
+        ok = False
+    if not ok:
         warnings.warn(
-            f"FID: sqrtm has an imaginary component of magnitude {imag:.3g} (> {IMAG_TOLERANCE}); "
-            "the covariances are ill-conditioned and the FID value is inexact",
+            f"FID: the covariance product could not be decomposed; adding {eps} to the covariance diagonals "
+            "(as pytorch-fid does)",
             RuntimeWarning,
             stacklevel=3,
         )
-    return covmean.real
+        offset = np.eye(len(sigma1)) * eps
+        eig = _trace_sqrt_eigs(sigma1 + offset, sigma2 + offset)
+    scale = max(float(np.abs(eig).max()) if eig.size else 0.0, 1.0)
+    worst = float(eig.min()) if eig.size else 0.0
+    if worst < -NEGATIVE_EIG_TOLERANCE * scale:
+        warnings.warn(
+            f"FID: S1^1/2 S2 S1^1/2 has a negative eigenvalue {worst:.3g} (beyond round-off); the covariances are "
+            "ill-conditioned or not positive semi-definite and the FID value is inexact",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return float(np.sqrt(np.clip(eig, 0.0, None)).sum())
 
 
 def frechet_distance(
@@ -75,8 +90,7 @@ def frechet_distance(
     for name, a in (("mu1", mu1), ("sigma1", sigma1), ("mu2", mu2), ("sigma2", sigma2)):
         check_finite(a, f"FID {name}")
     diff = mu1 - mu2
-    covmean = _drop_imaginary(_sqrtm_product(sigma1, sigma2, eps))
-    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)
+    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2, eps)
     return float(value)
 
 

@@ -64,28 +64,38 @@ def test_singular_covariances_stay_finite():
         warnings.simplefilter("always")
         value = frechet_distance(np.zeros(3), s, np.ones(3), s)
     assert value == pytest.approx(3.0, abs=1e-3)
-    assert all("imaginary" not in str(w.message) for w in caught)
+    assert not [w for w in caught if "FID" in str(w.message)]  # neither a retry nor a negative-eigenvalue report
 
 
-def test_non_finite_sqrtm_retries_with_eps_and_warns(monkeypatch):
-    calls, real_sqrtm = [], linalg.sqrtm
+def test_failed_decomposition_retries_with_eps_and_warns(monkeypatch):
+    calls, real_eigh = [], linalg.eigh
 
-    def fake_sqrtm(m):
+    def flaky_eigh(m):
         calls.append(m.copy())
-        return np.full_like(m, np.nan) if len(calls) == 1 else real_sqrtm(m)
+        if len(calls) == 1:
+            raise linalg.LinAlgError("did not converge")
+        return real_eigh(m)
 
-    monkeypatch.setattr(fid_module.linalg, "sqrtm", fake_sqrtm)
+    monkeypatch.setattr(fid_module.linalg, "eigh", flaky_eigh)
     with pytest.warns(RuntimeWarning, match="adding 0.01 to the covariance diagonals"):
         value = frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2), eps=0.01)
-    assert np.allclose(calls[1], np.eye(2) * 1.01**2)
-    assert value == pytest.approx(4 - 2 * 2 * 1.01, abs=1e-9)  # traces 2 + 2, sqrtm trace 2 * 1.01
+    assert np.allclose(calls[1], np.eye(2) * 1.01)
+    assert value == pytest.approx(4 - 2 * 2 * 1.01, abs=1e-9)  # traces 2 + 2, Tr sqrt((1.01 I)^2) = 2 * 1.01
 
 
-def test_large_imaginary_part_is_reported(monkeypatch):
-    monkeypatch.setattr(fid_module.linalg, "sqrtm", lambda m: np.eye(2) * (1 + 0.5j))
-    with pytest.warns(RuntimeWarning, match="imaginary component of magnitude 0.5"):
-        value = frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2))
-    assert value == pytest.approx(0.0, abs=1e-12)
+def test_non_psd_input_is_reported_not_silently_used():
+    bad = np.diag([1.0, -0.5])  # not a covariance: its product with I has a negative eigenvalue
+    with pytest.warns(RuntimeWarning, match="negative eigenvalue"):
+        value = frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), bad @ bad @ bad)
+    assert np.isfinite(value)
+
+
+def test_trace_sqrt_matches_scipy_sqrtm_on_ill_conditioned_covariances():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(40, 64))  # rank-40 covariances in 64 dimensions plus tiny ridge
+    s1, s2 = a.T @ a / 40 + 1e-9 * np.eye(64), np.cov(rng.normal(size=(50, 64)), rowvar=False)
+    expected = np.trace(linalg.sqrtm(s1 @ s2)).real
+    assert fid_module.trace_sqrt_product(s1, s2, 1e-6) == pytest.approx(expected, rel=1e-6)
 
 
 def test_bad_statistics_are_clear_errors():
