@@ -11,7 +11,7 @@ from torch import nn
 from gankit import viz
 from gankit.config import Config, from_dict
 from gankit.errors import ConfigError
-from gankit.stabilizers import build_generator
+from gankit.stabilizers import build_discriminator, build_generator
 from gankit.train import checkpoint as ck
 
 
@@ -23,6 +23,18 @@ def load_generator(run: Path, device: str = "cpu", ema: bool = True) -> tuple[nn
     prefix = "model.G_ema" if ema and any(k.startswith("model.G_ema.") for k in tensors) else "model.G"
     ck.load_module(prefix, G, tensors, str(ck.find_checkpoint(Path(run))))
     return G.to(device).eval(), cfg, meta
+
+
+def load_discriminator(run: Path, device: str = "cpu") -> nn.Module:
+    """The newest checkpoint's discriminator (PacGAN wrapper included), in eval mode; for rejection sampling."""
+    tensors, meta = ck.load_checkpoint(Path(run))
+    cfg = from_dict(meta["config"])
+    if cfg.model.cond != "none" or cfg.stab.madgan_k:
+        raise ConfigError(f"{run}: discriminator rejection sampling needs an unconditional single-output D "
+                          "(not a conditional or MAD-GAN run)")
+    D = build_discriminator(cfg, tuple(meta["data_shape"]))
+    ck.load_module("model.D", D, tensors, str(ck.find_checkpoint(Path(run))))
+    return D.to(device).eval()
 
 
 def run_num_classes(meta: dict) -> int | None:

@@ -91,3 +91,19 @@ def test_module_entry_point_exit_code(tmp_path):
     p = subprocess.run([sys.executable, "-m", "gankit", "train", "--model.zdim=3"], capture_output=True, text=True,
                        cwd=tmp_path)
     assert p.returncode == 2 and "valid keys of 'model'" in p.stderr
+
+
+def test_sample_with_discriminator_rejection(tmp_path, capsys):
+    assert run(tmp_path, "gan-ring8", "--data.n_samples=256", "--stab.pack=2") == 0
+    capsys.readouterr()
+    out = tmp_path / "drs.npz"
+    assert main(["sample", str(tmp_path / "r"), "-n", "50", "--out", str(out), "--drs", "--drs-calibrate=20"]) == 0
+    assert "DRS: accepted" in capsys.readouterr().out
+    assert np.load(out)["samples"].shape == (50, 2)
+
+
+def test_drs_refuses_a_conditional_run(tmp_path, capsys):
+    assert run(tmp_path, "cgan-fashion", "--data.limit=64") == 0
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "r"), "-n", "4", "--out", str(tmp_path / "x.npz"), "--drs"]) == 2
+    assert "unconditional" in capsys.readouterr().err
