@@ -40,6 +40,7 @@ class Recipe:
     label: str
     overrides: dict[str, Any] = field(default_factory=dict)
     steps: int = 4000  # generator updates on both mixtures
+    drs: bool = False  # also score discriminator-rejection samples of the same trained run (row "<name>+drs")
 
 
 RECIPES: dict[str, Recipe] = {
@@ -56,8 +57,10 @@ RECIPES: dict[str, Recipe] = {
     "madgan": Recipe("MAD-GAN, k = 4 generators", {"stab.madgan_k": 4}, 3000),
     "gankit-best": Recipe("gankit best: PacGAN2, 2 D steps, linear lr decay to 0, EMA of G (0.99 from step 24,000), "
                           "z_dim 2, batch 256",
-                          {k: v for k, v in MOG_BEST.items() if k != "train.steps"}, MOG_BEST["train.steps"]),
+                          {k: v for k, v in MOG_BEST.items() if k != "train.steps"}, MOG_BEST["train.steps"], drs=True),
 }
+DRS_SUFFIX = "+drs"
+DRS_CALIBRATE = 1000  # D steps (Adam 1e-4) on real data vs the frozen G_ema before rejection sampling
 
 # (source, method, ring-8 (modes, % high quality), grid-25 (modes, % high quality))
 PUBLISHED = [
@@ -98,8 +101,46 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
     ds = trainer.dataset.extra
     m = mode_metrics(x, ds["centers"], ds["std"]) if status == "finished" else \
         {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf")}
-    return {"recipe": name, "dataset": dataset, "seed": seed, "status": status, "seconds": time.perf_counter() - t0,
-            "n_modes": len(ds["centers"]), **m}
+    row = {"recipe": name, "dataset": dataset, "seed": seed, "status": status, "seconds": time.perf_counter() - t0,
+           "n_modes": len(ds["centers"]), **m}
+    if RECIPES[name].drs and status == "finished":
+        row["drs"] = _drs_metrics(trainer, seed)
+    return row
+
+
+def _drs_metrics(trainer, seed: int) -> dict[str, Any]:
+    """Mode metrics of N_SAMPLES discriminator-rejection samples of the trained run (gankit.drs)."""
+    from gankit.drs import calibrate, drs_sample
+    from gankit.metrics.modes import mode_metrics
+
+    t0 = time.perf_counter()
+    G = trainer.models.get("G_ema", trainer.models["G"])
+    D = calibrate(trainer.models["D"], G, trainer.dataset.x, steps=DRS_CALIBRATE, seed=seed)
+    res = drs_sample(G, D, N_SAMPLES, seed=SAMPLE_SEED + seed)
+    ds = trainer.dataset.extra
+    return {**mode_metrics(res.samples.double().numpy(), ds["centers"], ds["std"]), "acceptance": res.acceptance,
+            "seconds": time.perf_counter() - t0}
+
+
+def with_drs_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows plus one '<recipe>+drs' row for every run that was also scored with rejection sampling."""
+    out = []
+    for r in rows:
+        out.append(r)
+        if "drs" in r:
+            d = r["drs"]
+            out.append({**{k: v for k, v in r.items() if k != "drs"}, **d, "recipe": r["recipe"] + DRS_SUFFIX,
+                        "seconds": r["seconds"] + d["seconds"]})
+    return out
+
+
+def _recipe(name: str) -> Recipe:
+    """A recipe by name; '<name>+drs' is <name> followed by discriminator rejection sampling."""
+    if name.endswith(DRS_SUFFIX):
+        base = RECIPES[name[:-len(DRS_SUFFIX)]]
+        return Recipe(f"{base.label}, then discriminator rejection sampling (D calibrated {DRS_CALIBRATE:,} steps)",
+                      base.overrides, base.steps)
+    return RECIPES[name]
 
 
 def run_bench(recipes: list[str], datasets: list[str], seeds: int, workers: int, scale: float = 1.0,
@@ -133,7 +174,8 @@ def _cost(name: str) -> float:
 
 def _logged(row: dict[str, Any], log) -> dict[str, Any]:
     log(f"[{time.strftime('%H:%M:%S')}] {row['recipe']:12s} {row['dataset']:7s} seed {row['seed']:2d}: {row['modes_captured']:4.1f}/{row['n_modes']} modes, "
-        f"{row['high_quality_pct']:5.1f}% HQ, rKL {row['reverse_kl']:.3f}  ({row['seconds']:.0f} s)")
+        f"{row['high_quality_pct']:5.1f}% HQ, rKL {row['reverse_kl']:.3f}  ({row['seconds']:.0f} s)"
+        + (f"; with DRS {row['drs']['modes_captured']:4.1f} modes, {row['drs']['high_quality_pct']:5.1f}% HQ" if "drs" in row else ""))
     return row
 
 
@@ -174,8 +216,10 @@ def _wall_line(wall_s: float, workers: int) -> str:
 
 def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, workers: int, command: str,
                     scale: float = 1.0) -> str:
+    rows = with_drs_rows(rows)
     summ = summarize(rows)
-    recipes = [name for name in RECIPES if any(r["recipe"] == name for r in rows)]
+    names = [n for base in RECIPES for n in (base, base + DRS_SUFFIX)]
+    recipes = [name for name in names if any(r["recipe"] == name for r in rows)]
     lines = ["# Mode collapse on 2-D Gaussian mixtures (`gankit bench mog`)", "",
              f"Command: `{command}`  ", _wall_line(wall_s, workers), "",
              "## Protocol", "",
@@ -198,7 +242,7 @@ def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, worke
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in recipes:
         runs = [r for r in rows if r["recipe"] == name]
-        cells = [f"{RECIPES[name].label} (`{name}`)", str(max(1, round(RECIPES[name].steps * scale))),
+        cells = [f"{_recipe(name).label} (`{name}`)", str(max(1, round(_recipe(name).steps * scale))),
                  f"{sum(r['seconds'] for r in runs) / len(runs):.0f}"]
         for ds in ("ring8", "grid25"):
             s = summ.get((name, ds))
@@ -218,8 +262,14 @@ def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, worke
               "are a reference, not a like-for-like comparison.",
               "", "## Recipes", ""]
     for name in recipes:
-        over = " ".join(f"--{k}={v}" for k, v in RECIPES[name].overrides.items()) or "(base only)"
-        lines.append(f"- `{name}`: {RECIPES[name].label}; overrides `{over}`")
+        over = " ".join(f"--{k}={v}" for k, v in _recipe(name).overrides.items()) or "(base only)"
+        lines.append(f"- `{name}`: {_recipe(name).label}; overrides `{over}`")
+    if any(n.endswith(DRS_SUFFIX) for n in recipes):
+        lines += ["", "`+drs` rows score the same trained runs as the row above them, sampled with discriminator "
+                  "rejection sampling (Azadi et al. 2019, `gankit.drs`, `gankit sample --drs`): a copy of D is trained "
+                  f"{DRS_CALIBRATE:,} more steps (Adam 1e-4, logistic loss) on the data against the frozen G_ema, then "
+                  "each PacGAN pack of G_ema's samples is kept with probability exp(D - D_max) (gamma = 0: exact "
+                  "rejection sampling, no extra sharpening). Its s/run includes training."]
     return "\n".join(lines) + "\n"
 
 

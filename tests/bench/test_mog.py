@@ -39,3 +39,16 @@ def test_mean_se_and_summary():
 def test_cli_rejects_unknown_recipe(capsys):
     assert main(["bench", "mog", "--recipes", "nope", "--out", "-"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_drs_rows_are_scored_and_rendered(monkeypatch):
+    monkeypatch.setitem(mog.RECIPES, "pacgan2", mog.Recipe("PacGAN2", {"stab.pack": 2}, 4000, drs=True))
+    monkeypatch.setattr(mog, "DRS_CALIBRATE", 200)
+    row = mog.run_one(("pacgan2", "ring8", 0, 0.1))
+    d = row["drs"]
+    assert 0 < d["acceptance"] <= 1 and 0 <= d["high_quality_pct"] <= 100 and d["seconds"] > 0
+    rows = mog.with_drs_rows([row])
+    assert [r["recipe"] for r in rows] == ["pacgan2", "pacgan2+drs"]
+    assert rows[1]["high_quality_pct"] == d["high_quality_pct"] and "drs" not in rows[1]
+    text = mog.render_markdown([row], 1, 60.0, 2, "gankit bench mog --seeds 1")
+    assert "then discriminator rejection sampling" in text and "(`pacgan2+drs`)" in text
