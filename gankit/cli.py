@@ -68,7 +68,7 @@ def _drs_samples(args: argparse.Namespace, G, cfg):
     D = load_discriminator(Path(args.run), device=args.device)
     if args.drs_calibrate > 0:
         D = calibrate(D, G, build_dataset(cfg.data).x, steps=args.drs_calibrate, seed=args.seed)
-    r = drs_sample(G, D, args.n, seed=args.seed, gamma=args.drs_gamma)
+    r = drs_sample(G, D, args.n, seed=args.seed, gamma=args.drs_gamma, d_max_quantile=args.drs_quantile)
     print(f"DRS: accepted {len(r.samples)} of {r.candidates} candidates ({100 * r.acceptance:.1f}%), D_max {r.d_max:.3f}")
     return r.samples
 
@@ -109,6 +109,9 @@ def add_parser(sub) -> None:
                    help="D steps on real data vs the (frozen) G before DRS (0 = use D as trained)")
     p.add_argument("--drs-gamma", type=float, default=0.0,
                    help="the paper's shift: > 0 rejects more, trading diversity for quality (0 = exact)")
+    p.add_argument("--drs-quantile", type=float, default=1.0, metavar="Q",
+                   help="D_max = this quantile of the burn-in logits (1 = their running maximum, exact; e.g. 0.99 "
+                        "when a few outlying logits make DRS reject nearly everything)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("presets", help="list the presets")

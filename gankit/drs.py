@@ -6,7 +6,10 @@ turns G's samples into samples of p_data, as far as D is right. The paper's step
 
 1. *Calibrate*: a copy of D is trained further with G frozen, on real data against the samples
    that will be filtered (the EMA generator when the run has one), with the logistic loss.
-2. *Estimate D_max* on a burn-in of candidates, and raise it whenever a larger logit appears.
+2. *Estimate D_max* on a burn-in of candidates, and raise it whenever a larger logit appears. A few
+   outlying logits (D very sure in a region G barely visits) can make D_max so large that almost
+   nothing is accepted; ``d_max_quantile < 1`` takes that quantile of the burn-in logits instead and
+   keeps it fixed (samples above it are always accepted): approximate, but robust.
 3. *Accept* each candidate with probability ``sigmoid(F(x) - gamma)``,
    ``F(x) = a - log(1 - exp(a - eps))``, ``a = D(x) - D_max``. With ``gamma = 0`` this is
    ``exp(a)`` (up to eps): exact rejection sampling. ``gamma > 0`` (the paper's shift) rejects more,
@@ -87,12 +90,13 @@ def acceptance_prob(logits: Tensor, d_max: float, gamma: float = 0.0, eps: float
 
 @torch.no_grad()
 def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float = 0.0, batch_size: int = 2000,
-               burn_in: int = 10000, max_candidates: int | None = None) -> DRSResult:
+               burn_in: int = 10000, max_candidates: int | None = None, d_max_quantile: float = 1.0) -> DRSResult:
     """n samples of G filtered by D's density-ratio estimate (see the module doc).
 
     Stops with a clear error after `max_candidates` G samples (default 200 * n + burn_in)."""
-    if n < 1 or batch_size < 1:
-        raise ConfigError(f"DRS needs n >= 1 and batch_size >= 1, got {n}, {batch_size}")
+    if n < 1 or batch_size < 1 or not 0.0 < d_max_quantile <= 1.0:
+        raise ConfigError(f"DRS needs n >= 1, batch_size >= 1 and 0 < d_max_quantile <= 1, got {n}, {batch_size}, "
+                          f"{d_max_quantile}")
     m = _pack_of(D)
     batch_size = max(m, batch_size - batch_size % m)
     limit = max_candidates if max_candidates is not None else 200 * n + burn_in
@@ -101,7 +105,9 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
     G.eval(), D.eval()
     g = torch.Generator().manual_seed(seed)
     burn = max(m, burn_in - burn_in % m)
-    d_max = float(D(_fake(G, burn, g, device)).max())
+    burn_logits = D(_fake(G, burn, g, device)).reshape(-1).double()
+    exact = d_max_quantile == 1.0
+    d_max = float(burn_logits.max() if exact else torch.quantile(burn_logits, d_max_quantile))
     kept: list[Tensor] = []
     got, drawn = 0, burn
     while got < n:
@@ -111,7 +117,8 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
         x = _fake(G, batch_size, g, device)
         drawn += batch_size
         logits = D(x).reshape(-1)
-        d_max = max(d_max, float(logits.max()))
+        if exact:
+            d_max = max(d_max, float(logits.max()))
         p = acceptance_prob(logits, d_max, gamma)
         keep = torch.rand(len(p), generator=g, dtype=torch.float64) < p.cpu()
         packs = x.reshape(len(logits), m, *x.shape[1:])[keep.to(x.device)]

@@ -56,6 +56,17 @@ def test_samples_follow_the_data_distribution_when_d_is_the_true_ratio(pack):
     assert 0.01 < r.acceptance < 0.9
 
 
+def test_a_quantile_d_max_survives_outlying_logits():
+    class Outliers(TrueRatio):  # the true ratio plus a huge logit on a sliver of G's mass
+        def forward(self, x):
+            return super().forward(x) + 40.0 * (x.squeeze(1) > 3.7)
+
+    with pytest.raises(ConfigError, match="rejects nearly everything"):
+        drs_sample(Shift(), Outliers(0.5), 2000, seed=0, max_candidates=200000)
+    r = drs_sample(Shift(), Outliers(0.5), 20000, seed=0, d_max_quantile=0.99)
+    assert r.samples.squeeze(1).mean().item() == pytest.approx(0.5, abs=0.05) and r.acceptance > 0.2
+
+
 def test_calibration_learns_the_log_density_ratio():
     torch.manual_seed(0)
     D = nn.Sequential(nn.Linear(1, 32), nn.ReLU(), nn.Linear(32, 1), nn.Flatten(0))

@@ -113,10 +113,16 @@ def _drs_metrics(trainer, seed: int) -> dict[str, Any]:
     from gankit.drs import calibrate, drs_sample
     from gankit.metrics.modes import mode_metrics
 
+    from gankit.errors import GankitError
+
     t0 = time.perf_counter()
     G = trainer.models.get("G_ema", trainer.models["G"])
     D = calibrate(trainer.models["D"], G, trainer.dataset.x, steps=DRS_CALIBRATE, seed=seed)
-    res = drs_sample(G, D, N_SAMPLES, seed=SAMPLE_SEED + seed)
+    try:
+        res = drs_sample(G, D, N_SAMPLES, seed=SAMPLE_SEED + seed)
+    except GankitError as e:  # e.g. outlying logits: D_max so high that nearly nothing is accepted
+        return {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf"), "acceptance": 0.0,
+                "seconds": time.perf_counter() - t0, "error": str(e)}
     ds = trainer.dataset.extra
     return {**mode_metrics(res.samples.double().numpy(), ds["centers"], ds["std"]), "acceptance": res.acceptance,
             "seconds": time.perf_counter() - t0}

@@ -2,8 +2,11 @@
 
 import math
 
+from gankit import drs
 from gankit.bench import mog
 from gankit.cli import main
+from gankit.errors import ConfigError
+from gankit.train.run import build_trainer
 
 
 def test_recipe_configs_cover_the_issue():
@@ -52,3 +55,15 @@ def test_drs_rows_are_scored_and_rendered(monkeypatch):
     assert rows[1]["high_quality_pct"] == d["high_quality_pct"] and "drs" not in rows[1]
     text = mog.render_markdown([row], 1, 60.0, 2, "gankit bench mog --seeds 1")
     assert "then discriminator rejection sampling" in text and "(`pacgan2+drs`)" in text
+
+
+def test_a_failed_rejection_sampler_is_recorded_not_fatal(monkeypatch, tmp_path):
+    def refuse(*a, **k):
+        raise ConfigError("DRS accepted only 3 of 510000 candidates")
+
+    monkeypatch.setattr(drs, "drs_sample", refuse)
+    monkeypatch.setattr(mog, "DRS_CALIBRATE", 5)
+    trainer = build_trainer(mog.recipe_config("pacgan2", "ring8", 0, 0.005), tmp_path, hooks=False)
+    assert trainer.train() == "finished"
+    d = mog._drs_metrics(trainer, 0)
+    assert d["high_quality_pct"] == 0.0 and d["acceptance"] == 0.0 and "510000" in d["error"]
