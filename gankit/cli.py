@@ -69,7 +69,8 @@ def _drs_samples(args: argparse.Namespace, G, cfg):
     if args.drs_calibrate > 0:
         D = calibrate(D, G, build_dataset(cfg.data).x, steps=args.drs_calibrate, seed=args.seed)
     r = drs_sample(G, D, args.n, seed=args.seed, gamma=args.drs_gamma, d_max_quantile=args.drs_quantile)
-    print(f"DRS: accepted {len(r.samples)} of {r.candidates} candidates ({100 * r.acceptance:.1f}%), D_max {r.d_max:.3f}")
+    print(f"DRS: accepted {r.accepted} of {r.considered} candidates ({100 * r.rate:.1f}%; {r.candidates} drawn with "
+          f"the burn-in), D_max {r.d_max:.3f}")
     return r.samples
 
 

@@ -36,12 +36,20 @@ from gankit.errors import ConfigError
 @dataclass
 class DRSResult:
     samples: Tensor
-    candidates: int  # samples drawn from G
+    candidates: int  # samples drawn from G, burn-in included
     d_max: float
+    accepted: int = 0  # accepted after the burn-in (>= len(samples): the last batch is cut to n)
+    considered: int = 0  # candidates after the burn-in
 
     @property
     def acceptance(self) -> float:
+        """Kept samples per G sample drawn (burn-in and the last batch's surplus included): DRS's cost."""
         return len(self.samples) / max(1, self.candidates)
+
+    @property
+    def rate(self) -> float:
+        """The acceptance rate proper: accepted / considered candidates."""
+        return self.accepted / max(1, self.considered)
 
 
 def _pack_of(D: nn.Module) -> int:
@@ -127,4 +135,4 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
     G.train(G_was), D.train(D_was)
     if not math.isfinite(d_max):
         raise ConfigError(f"DRS: the discriminator's logits are not finite (D_max {d_max})")
-    return DRSResult(torch.cat(kept)[:n], drawn, d_max)
+    return DRSResult(torch.cat(kept)[:n], drawn, d_max, accepted=got, considered=drawn - burn)

@@ -54,6 +54,7 @@ def test_samples_follow_the_data_distribution_when_d_is_the_true_ratio(pack):
     assert x.std().item() == pytest.approx(1.0, abs=0.03)
     # expected acceptance is E_q[exp(l - l_max)]; l_max grows with the sample, so only a loose check
     assert 0.01 < r.acceptance < 0.9
+    assert r.accepted >= 20000 and r.considered == r.candidates - 10000 and r.rate >= r.acceptance
 
 
 def test_a_quantile_d_max_survives_outlying_logits():

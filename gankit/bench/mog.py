@@ -125,7 +125,7 @@ def _drs_metrics(trainer, seed: int) -> dict[str, Any]:
                 "seconds": time.perf_counter() - t0, "error": str(e)}
     ds = trainer.dataset.extra
     return {**mode_metrics(res.samples.double().numpy(), ds["centers"], ds["std"]), "acceptance": res.acceptance,
-            "seconds": time.perf_counter() - t0}
+            "rate": res.rate, "seconds": time.perf_counter() - t0}
 
 
 def with_drs_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -240,7 +240,7 @@ def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, worke
              "batch 128, Adam lr 1e-3, betas (0.5, 0.999), z_dim 16, non-saturating loss; each recipe's own overrides "
              "and step count are listed below. The baselines get a similar small compute budget each (4,000 steps, fewer for "
              "the costlier unrolled GAN, WGAN-GP and MAD-GAN steps: roughly 10-30 s of one CPU core per run); "
-             "gankit-best trains 30,000 steps (about 3 min per run). The whole bench has to fit in an hour of 2 CPU cores.",
+             "gankit-best trains 30,000 steps (2-3 min per run). The whole bench has to fit in an hour of 2 CPU cores.",
              "- Mean time per run (one thread) is in the 's/run' column.", "",
              "## Results", "",
              "| recipe | steps | s/run | ring-8 modes | ring-8 HQ % | ring-8 rKL | goal | grid-25 modes | grid-25 HQ % | "
