@@ -111,11 +111,20 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
     device = next(D.parameters()).device
     G_was, D_was = G.training, D.training
     G.eval(), D.eval()
-    g = torch.Generator().manual_seed(seed)
-    burn = max(m, burn_in - burn_in % m)
+    try:
+        return _rejection_loop(G, D, n, m, gamma, batch_size, max(m, burn_in - burn_in % m), limit, d_max_quantile,
+                               torch.Generator().manual_seed(seed), device)
+    finally:
+        G.train(G_was), D.train(D_was)
+
+
+def _rejection_loop(G, D, n: int, m: int, gamma: float, batch_size: int, burn: int, limit: int, quantile: float,
+                    g: torch.Generator, device) -> DRSResult:
     burn_logits = D(_fake(G, burn, g, device)).reshape(-1).double()
-    exact = d_max_quantile == 1.0
-    d_max = float(burn_logits.max() if exact else torch.quantile(burn_logits, d_max_quantile))
+    exact = quantile == 1.0
+    d_max = float(burn_logits.max() if exact else torch.quantile(burn_logits, quantile))
+    if not math.isfinite(d_max):
+        raise ConfigError(f"DRS: the discriminator's logits are not finite (D_max {d_max})")
     kept: list[Tensor] = []
     got, drawn = 0, burn
     while got < n:
@@ -127,12 +136,8 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
         logits = D(x).reshape(-1)
         if exact:
             d_max = max(d_max, float(logits.max()))
-        p = acceptance_prob(logits, d_max, gamma)
-        keep = torch.rand(len(p), generator=g, dtype=torch.float64) < p.cpu()
+        keep = torch.rand(len(logits), generator=g, dtype=torch.float64) < acceptance_prob(logits, d_max, gamma).cpu()
         packs = x.reshape(len(logits), m, *x.shape[1:])[keep.to(x.device)]
         kept.append(packs.reshape(-1, *x.shape[1:]).cpu())
         got += len(kept[-1])
-    G.train(G_was), D.train(D_was)
-    if not math.isfinite(d_max):
-        raise ConfigError(f"DRS: the discriminator's logits are not finite (D_max {d_max})")
     return DRSResult(torch.cat(kept)[:n], drawn, d_max, accepted=got, considered=drawn - burn)

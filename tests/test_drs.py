@@ -95,3 +95,14 @@ def test_bad_arguments():
     with pytest.raises(ConfigError):
         calibrate(TrueRatio(0.0), Shift(), torch.randn(10, 1), steps=1, batch_size=64)
     assert math.isfinite(float(acceptance_prob(torch.tensor([-1e9]), 0.0)))
+
+
+def test_non_finite_logits_fail_at_once_and_modes_are_restored():
+    class NaNs(TrueRatio):
+        def forward(self, x):
+            return torch.full((len(x),), float("nan"))
+
+    G, D = Shift(), NaNs(0.0)
+    with pytest.raises(ConfigError, match="not finite"):
+        drs_sample(G, D, 10, seed=0, burn_in=100)
+    assert G.training and D.training  # put back in train mode even though sampling failed

@@ -25,6 +25,7 @@ from gankit.presets import MOG_BEST
 
 N_SAMPLES = 2500
 SAMPLE_SEED = 4242
+FAILED = {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf")}  # the metrics of a failed run
 
 BASE: dict[str, Any] = {
     "model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_width": 128, "model.depth": 2,
@@ -99,8 +100,7 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
     z = torch.randn(N_SAMPLES, cfg.model.z_dim, generator=torch.Generator().manual_seed(SAMPLE_SEED + seed))
     x = trainer.generate(z).cpu().double().numpy()
     ds = trainer.dataset.extra
-    m = mode_metrics(x, ds["centers"], ds["std"]) if status == "finished" else \
-        {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf")}
+    m = mode_metrics(x, ds["centers"], ds["std"]) if status == "finished" else FAILED
     row = {"recipe": name, "dataset": dataset, "seed": seed, "status": status, "seconds": time.perf_counter() - t0,
            "n_modes": len(ds["centers"]), **m}
     if RECIPES[name].drs and status == "finished":
@@ -111,9 +111,8 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
 def _drs_metrics(trainer, seed: int) -> dict[str, Any]:
     """Mode metrics of N_SAMPLES discriminator-rejection samples of the trained run (gankit.drs)."""
     from gankit.drs import calibrate, drs_sample
-    from gankit.metrics.modes import mode_metrics
-
     from gankit.errors import GankitError
+    from gankit.metrics.modes import mode_metrics
 
     t0 = time.perf_counter()
     G = trainer.models.get("G_ema", trainer.models["G"])
@@ -121,8 +120,7 @@ def _drs_metrics(trainer, seed: int) -> dict[str, Any]:
     try:
         res = drs_sample(G, D, N_SAMPLES, seed=SAMPLE_SEED + seed)
     except GankitError as e:  # e.g. outlying logits: D_max so high that nearly nothing is accepted
-        return {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf"), "acceptance": 0.0,
-                "seconds": time.perf_counter() - t0, "error": str(e)}
+        return {**FAILED, "acceptance": 0.0, "seconds": time.perf_counter() - t0, "error": str(e)}
     ds = trainer.dataset.extra
     return {**mode_metrics(res.samples.double().numpy(), ds["centers"], ds["std"]), "acceptance": res.acceptance,
             "rate": res.rate, "seconds": time.perf_counter() - t0}
