@@ -27,10 +27,10 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError
+from gankit.ratio import fit_logistic
 
 
 @dataclass
@@ -65,28 +65,7 @@ def _fake(G: nn.Module, n: int, g: torch.Generator, device) -> Tensor:
 def calibrate(D: nn.Module, G: nn.Module, real: Tensor, steps: int = 1000, batch_size: int = 256,
               lr: float = 1e-4, seed: int = 0) -> nn.Module:
     """A copy of D trained `steps` more steps (Adam, logistic loss) to tell `real` from G's samples; G is frozen."""
-    if steps < 0 or batch_size < 1 or not lr > 0:
-        raise ConfigError(f"DRS calibration needs steps >= 0, batch_size >= 1, lr > 0 (got {steps}, {batch_size}, {lr})")
-    m = _pack_of(D)
-    batch_size -= batch_size % m
-    if batch_size < m or len(real) < batch_size:
-        raise ConfigError(f"DRS calibration: batch of {batch_size} with pack {m} from {len(real)} real samples")
-    Dc = copy.deepcopy(D).train()
-    device = next(Dc.parameters()).device
-    opt = torch.optim.Adam(Dc.parameters(), lr=lr, betas=(0.5, 0.999))
-    g = torch.Generator().manual_seed(seed)
-    G_was = G.training
-    G.eval()
-    for _ in range(steps):
-        idx = torch.randint(len(real), (batch_size,), generator=g)
-        x_real = real[idx].to(device)
-        x_fake = _fake(G, batch_size, g, device)
-        loss = F.softplus(-Dc(x_real)).mean() + F.softplus(Dc(x_fake)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    G.train(G_was)
-    return Dc.eval()
+    return fit_logistic(copy.deepcopy(D), G, real, steps, batch_size, lr, seed)
 
 
 def acceptance_prob(logits: Tensor, d_max: float, gamma: float = 0.0, eps: float = 1e-6) -> Tensor:
