@@ -60,15 +60,23 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _drs_samples(args: argparse.Namespace, G, cfg):
-    """Discriminator rejection sampling with the run's D, calibrated on the run's training data."""
+    """Rejection sampling with a density-ratio estimate on the run's training data: the run's D, calibrated
+    (`--drs-classifier d`), or a fresh random-Fourier-feature classifier (`rff`, vector data)."""
     from gankit.data import build_dataset
     from gankit.drs import calibrate, drs_sample
+    from gankit.ratio import fit_ratio_classifier
     from gankit.sample import load_discriminator
 
-    D = load_discriminator(Path(args.run), device=args.device)
-    if args.drs_calibrate > 0:
-        D = calibrate(D, G, build_dataset(cfg.data).x, steps=args.drs_calibrate, seed=args.seed)
-    r = drs_sample(G, D, args.n, seed=args.seed, gamma=args.drs_gamma, d_max_quantile=args.drs_quantile)
+    rff = args.drs_classifier == "rff"
+    steps = args.drs_calibrate if args.drs_calibrate is not None else (3000 if rff else 1000)
+    quantile = args.drs_quantile if args.drs_quantile is not None else (0.99 if rff else 1.0)
+    if rff:
+        C = fit_ratio_classifier(G, build_dataset(cfg.data).x, steps=steps, sigma=args.drs_sigma, seed=args.seed)
+    else:
+        C = load_discriminator(Path(args.run), device=args.device)
+        if steps > 0:
+            C = calibrate(C, G, build_dataset(cfg.data).x, steps=steps, seed=args.seed)
+    r = drs_sample(G, C, args.n, seed=args.seed, gamma=args.drs_gamma, d_max_quantile=quantile)
     print(f"DRS: accepted {r.accepted} of {r.considered} candidates ({100 * r.rate:.1f}%; {r.candidates} drawn with "
           f"the burn-in), D_max {r.d_max:.3f}")
     return r.samples
@@ -106,13 +114,19 @@ def add_parser(sub) -> None:
     p.add_argument("--drs", action="store_true",
                    help="discriminator rejection sampling (Azadi et al. 2019): keep G's samples with probability "
                         "exp(D(x) - D_max), D calibrated on the training data first")
-    p.add_argument("--drs-calibrate", type=int, default=1000, metavar="STEPS",
-                   help="D steps on real data vs the (frozen) G before DRS (0 = use D as trained)")
+    p.add_argument("--drs-classifier", choices=("d", "rff"), default="d",
+                   help="the density-ratio estimate: d = the run's discriminator, calibrated; rff = a fresh "
+                        "classifier with random Fourier features (vector data such as the 2-D mixtures)")
+    p.add_argument("--drs-calibrate", type=int, default=None, metavar="STEPS",
+                   help="training steps on real data vs the (frozen) G before DRS: default 1000 for d (0 = use D "
+                        "as trained), 3000 for rff")
+    p.add_argument("--drs-sigma", type=float, default=24.0,
+                   help="rff: Fourier frequency scale, in units of the data's std (about 1 / relative cluster width)")
     p.add_argument("--drs-gamma", type=float, default=0.0,
                    help="the paper's shift: > 0 rejects more, trading diversity for quality (0 = exact)")
-    p.add_argument("--drs-quantile", type=float, default=1.0, metavar="Q",
+    p.add_argument("--drs-quantile", type=float, default=None, metavar="Q",
                    help="D_max = this quantile of the burn-in logits (1 = their running maximum, exact; e.g. 0.99 "
-                        "when a few outlying logits make DRS reject nearly everything)")
+                        "when a few outlying logits make DRS reject nearly everything); default 1 for d, 0.99 for rff")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("presets", help="list the presets")

@@ -102,6 +102,24 @@ def test_sample_with_discriminator_rejection(tmp_path, capsys):
     assert np.load(out)["samples"].shape == (50, 2)
 
 
+def test_sample_with_a_fresh_ratio_classifier(tmp_path, capsys):
+    assert run(tmp_path, "gan-ring8", "--data.n_samples=1024") == 0
+    capsys.readouterr()
+    out = tmp_path / "rff.npz"
+    assert main(["sample", str(tmp_path / "r"), "-n", "40", "--out", str(out), "--drs", "--drs-classifier=rff",
+                 "--drs-calibrate=30", "--drs-sigma=8"]) == 0
+    assert "DRS: accepted" in capsys.readouterr().out
+    assert np.load(out)["samples"].shape == (40, 2)
+
+
+def test_the_fresh_ratio_classifier_refuses_images(tmp_path, capsys):
+    assert run(tmp_path, "dcgan-fashion", "--data.limit=64") == 0
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "r"), "-n", "4", "--out", str(tmp_path / "x.npz"), "--drs",
+                 "--drs-classifier=rff", "--drs-calibrate=1"]) == 2
+    assert "vector data" in capsys.readouterr().err
+
+
 def test_drs_refuses_a_conditional_run(tmp_path, capsys):
     assert run(tmp_path, "cgan-fashion", "--data.limit=64") == 0
     capsys.readouterr()
