@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gankit.bench.samplers import FAILED, SAMPLERS, sampler_metrics
 from gankit.presets import MOG_BEST
 
 N_SAMPLES = 2500
 SAMPLE_SEED = 4242
-FAILED = {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf")}  # the metrics of a failed run
 
 BASE: dict[str, Any] = {
     "model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_width": 128, "model.depth": 2,
@@ -41,7 +41,7 @@ class Recipe:
     label: str
     overrides: dict[str, Any] = field(default_factory=dict)
     steps: int = 4000  # generator updates on both mixtures
-    drs: bool = False  # also score discriminator-rejection samples of the same trained run (row "<name>+drs")
+    samplers: tuple[str, ...] = ()  # also score the same trained run with these rejection samplers (rows "<name>+<s>")
 
 
 RECIPES: dict[str, Recipe] = {
@@ -58,10 +58,9 @@ RECIPES: dict[str, Recipe] = {
     "madgan": Recipe("MAD-GAN, k = 4 generators", {"stab.madgan_k": 4}, 3000),
     "gankit-best": Recipe("gankit best: PacGAN2, 2 D steps, linear lr decay to 0, EMA of G (0.99 from step 24,000), "
                           "z_dim 2, batch 256",
-                          {k: v for k, v in MOG_BEST.items() if k != "train.steps"}, MOG_BEST["train.steps"], drs=True),
+                          {k: v for k, v in MOG_BEST.items() if k != "train.steps"}, MOG_BEST["train.steps"],
+                          samplers=("drs", "drs-rff")),
 }
-DRS_SUFFIX = "+drs"
-DRS_CALIBRATE = 1000  # D steps (Adam 1e-4) on real data vs the frozen G_ema before rejection sampling
 
 # (source, method, ring-8 (modes, % high quality), grid-25 (modes, % high quality))
 PUBLISHED = [
@@ -103,47 +102,28 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
     m = mode_metrics(x, ds["centers"], ds["std"]) if status == "finished" else FAILED
     row = {"recipe": name, "dataset": dataset, "seed": seed, "status": status, "seconds": time.perf_counter() - t0,
            "n_modes": len(ds["centers"]), **m}
-    if RECIPES[name].drs and status == "finished":
-        row["drs"] = _drs_metrics(trainer, seed)
+    if status == "finished":
+        for sampler in RECIPES[name].samplers:
+            row[sampler] = sampler_metrics(sampler, trainer, seed, N_SAMPLES, SAMPLE_SEED + seed)
     return row
 
 
-def _drs_metrics(trainer, seed: int) -> dict[str, Any]:
-    """Mode metrics of N_SAMPLES discriminator-rejection samples of the trained run (gankit.drs)."""
-    from gankit.drs import calibrate, drs_sample
-    from gankit.errors import GankitError
-    from gankit.metrics.modes import mode_metrics
-
-    t0 = time.perf_counter()
-    G = trainer.models.get("G_ema", trainer.models["G"])
-    D = calibrate(trainer.models["D"], G, trainer.dataset.x, steps=DRS_CALIBRATE, seed=seed)
-    try:
-        res = drs_sample(G, D, N_SAMPLES, seed=SAMPLE_SEED + seed)
-    except GankitError as e:  # e.g. outlying logits: D_max so high that nearly nothing is accepted
-        return {**FAILED, "acceptance": 0.0, "seconds": time.perf_counter() - t0, "error": str(e)}
-    ds = trainer.dataset.extra
-    return {**mode_metrics(res.samples.double().numpy(), ds["centers"], ds["std"]), "acceptance": res.acceptance,
-            "rate": res.rate, "seconds": time.perf_counter() - t0}
-
-
-def with_drs_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows plus one '<recipe>+drs' row for every run that was also scored with rejection sampling."""
+def with_sampler_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows plus one '<recipe>+<sampler>' row for every run that was also scored with a rejection sampler."""
     out = []
     for r in rows:
-        out.append(r)
-        if "drs" in r:
-            d = r["drs"]
-            out.append({**{k: v for k, v in r.items() if k != "drs"}, **d, "recipe": r["recipe"] + DRS_SUFFIX,
-                        "seconds": r["seconds"] + d["seconds"]})
+        plain = {k: v for k, v in r.items() if k not in SAMPLERS}
+        out.append(plain)
+        out += [{**plain, **r[name], "recipe": f"{r['recipe']}+{name}", "seconds": r["seconds"] + r[name]["seconds"]}
+                for name in SAMPLERS if name in r]
     return out
 
 
 def _recipe(name: str) -> Recipe:
-    """A recipe by name; '<name>+drs' is <name> followed by discriminator rejection sampling."""
-    if name.endswith(DRS_SUFFIX):
-        base = RECIPES[name[:-len(DRS_SUFFIX)]]
-        return Recipe(f"{base.label}, then discriminator rejection sampling (D calibrated {DRS_CALIBRATE:,} steps)",
-                      base.overrides, base.steps)
+    """A recipe by name; '<name>+<sampler>' is <name> sampled with that rejection sampler."""
+    if "+" in name:
+        base, sampler = name.split("+", 1)
+        return Recipe(f"{RECIPES[base].label}, {SAMPLERS[sampler].label}", RECIPES[base].overrides, RECIPES[base].steps)
     return RECIPES[name]
 
 
@@ -179,7 +159,8 @@ def _cost(name: str) -> float:
 def _logged(row: dict[str, Any], log) -> dict[str, Any]:
     log(f"[{time.strftime('%H:%M:%S')}] {row['recipe']:12s} {row['dataset']:7s} seed {row['seed']:2d}: {row['modes_captured']:4.1f}/{row['n_modes']} modes, "
         f"{row['high_quality_pct']:5.1f}% HQ, rKL {row['reverse_kl']:.3f}  ({row['seconds']:.0f} s)"
-        + (f"; with DRS {row['drs']['modes_captured']:4.1f} modes, {row['drs']['high_quality_pct']:5.1f}% HQ" if "drs" in row else ""))
+        + "".join(f"; +{s} {row[s]['modes_captured']:4.1f} modes, {row[s]['high_quality_pct']:5.1f}% HQ"
+                  for s in SAMPLERS if s in row))
     return row
 
 
@@ -220,9 +201,9 @@ def _wall_line(wall_s: float, workers: int) -> str:
 
 def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, workers: int, command: str,
                     scale: float = 1.0) -> str:
-    rows = with_drs_rows(rows)
+    rows = with_sampler_rows(rows)
     summ = summarize(rows)
-    names = [n for base in RECIPES for n in (base, base + DRS_SUFFIX)]
+    names = [n for base in RECIPES for n in (base, *(f"{base}+{s}" for s in SAMPLERS))]
     recipes = [name for name in names if any(r["recipe"] == name for r in rows)]
     lines = ["# Mode collapse on 2-D Gaussian mixtures (`gankit bench mog`)", "",
              f"Command: `{command}`  ", _wall_line(wall_s, workers), "",
@@ -268,12 +249,9 @@ def render_markdown(rows: list[dict[str, Any]], seeds: int, wall_s: float, worke
     for name in recipes:
         over = " ".join(f"--{k}={v}" for k, v in _recipe(name).overrides.items()) or "(base only)"
         lines.append(f"- `{name}`: {_recipe(name).label}; overrides `{over}`")
-    if any(n.endswith(DRS_SUFFIX) for n in recipes):
-        lines += ["", "`+drs` rows score the same trained runs as the row above them, sampled with discriminator "
-                  "rejection sampling (Azadi et al. 2019, `gankit.drs`, `gankit sample --drs`): a copy of D is trained "
-                  f"{DRS_CALIBRATE:,} more steps (Adam 1e-4, logistic loss) on the data against the frozen G_ema, then "
-                  "each PacGAN pack of G_ema's samples is kept with probability exp(D - D_max) (gamma = 0: exact "
-                  "rejection sampling, no extra sharpening). Its s/run includes training."]
+    for sampler, how in SAMPLERS.items():
+        if any(n.endswith("+" + sampler) for n in recipes):
+            lines += ["", how.explain]
     return "\n".join(lines) + "\n"
 
 

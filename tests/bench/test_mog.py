@@ -3,7 +3,7 @@
 import math
 
 from gankit import drs
-from gankit.bench import mog
+from gankit.bench import mog, samplers
 from gankit.cli import main
 from gankit.errors import ConfigError
 from gankit.train.run import build_trainer
@@ -44,17 +44,32 @@ def test_cli_rejects_unknown_recipe(capsys):
     assert "nope" in capsys.readouterr().err
 
 
-def test_drs_rows_are_scored_and_rendered(monkeypatch):
-    monkeypatch.setitem(mog.RECIPES, "pacgan2", mog.Recipe("PacGAN2", {"stab.pack": 2}, 4000, drs=True))
-    monkeypatch.setattr(mog, "DRS_CALIBRATE", 200)
+def test_sampler_rows_are_scored_and_rendered(monkeypatch):
+    monkeypatch.setitem(mog.RECIPES, "pacgan2", mog.Recipe("PacGAN2", {"stab.pack": 2}, 4000,
+                                                            samplers=("drs", "drs-rff")))
+    monkeypatch.setattr(samplers, "DRS_CALIBRATE", 200)
+    monkeypatch.setattr(samplers, "RFF_STEPS", 200)
     row = mog.run_one(("pacgan2", "ring8", 0, 0.1))
-    d = row["drs"]
-    assert 0 < d["acceptance"] <= 1 and 0 <= d["high_quality_pct"] <= 100 and d["seconds"] > 0
-    rows = mog.with_drs_rows([row])
-    assert [r["recipe"] for r in rows] == ["pacgan2", "pacgan2+drs"]
-    assert rows[1]["high_quality_pct"] == d["high_quality_pct"] and "drs" not in rows[1]
+    for name in ("drs", "drs-rff"):
+        d = row[name]
+        assert 0 < d["acceptance"] <= d["rate"] <= 1 and 0 <= d["high_quality_pct"] <= 100 and d["seconds"] > 0
+    rows = mog.with_sampler_rows([row])
+    assert [r["recipe"] for r in rows] == ["pacgan2", "pacgan2+drs", "pacgan2+drs-rff"]
+    assert rows[2]["high_quality_pct"] == row["drs-rff"]["high_quality_pct"]
+    assert all("drs" not in r and "drs-rff" not in r for r in rows)
+    assert rows[1]["seconds"] == row["seconds"] + row["drs"]["seconds"]
     text = mog.render_markdown([row], 1, 60.0, 2, "gankit bench mog --seeds 1")
     assert "then discriminator rejection sampling" in text and "(`pacgan2+drs`)" in text
+    assert "fresh Fourier-feature ratio classifier" in text and "(`pacgan2+drs-rff`)" in text
+    assert "`+drs-rff` rows score" in text
+
+
+def test_rows_of_an_earlier_bench_still_render():
+    old = {"recipe": "gankit-best", "dataset": "grid25", "seed": 0, "status": "finished", "seconds": 100.0,
+           "n_modes": 25, "modes_captured": 25.0, "high_quality_pct": 96.0, "reverse_kl": 0.01,
+           "drs": {"modes_captured": 25.0, "high_quality_pct": 97.0, "reverse_kl": 0.01, "acceptance": 0.1,
+                   "seconds": 3.0}}
+    assert [r["recipe"] for r in mog.with_sampler_rows([old])] == ["gankit-best", "gankit-best+drs"]
 
 
 def test_a_failed_rejection_sampler_is_recorded_not_fatal(monkeypatch, tmp_path):
@@ -62,8 +77,8 @@ def test_a_failed_rejection_sampler_is_recorded_not_fatal(monkeypatch, tmp_path)
         raise ConfigError("DRS accepted only 3 of 510000 candidates")
 
     monkeypatch.setattr(drs, "drs_sample", refuse)
-    monkeypatch.setattr(mog, "DRS_CALIBRATE", 5)
+    monkeypatch.setattr(samplers, "DRS_CALIBRATE", 5)
     trainer = build_trainer(mog.recipe_config("pacgan2", "ring8", 0, 0.005), tmp_path, hooks=False)
     assert trainer.train() == "finished"
-    d = mog._drs_metrics(trainer, 0)
+    d = samplers.sampler_metrics("drs", trainer, 0, 100, 0)
     assert d["high_quality_pct"] == 0.0 and d["acceptance"] == 0.0 and "510000" in d["error"]
