@@ -15,6 +15,10 @@ turns G's samples into samples of p_data, as far as D is right. The paper's step
    ``exp(a)`` (up to eps): exact rejection sampling. ``gamma > 0`` (the paper's shift) rejects more,
    trading diversity for quality; it is off by default.
 
+The ratio estimate need not be D: any model of log p_data / p_G works, e.g. the fresh Fourier-feature
+classifier of `gankit.ratio` (`gankit sample --drs --drs-classifier rff`), which resolves narrow clusters of
+low-dimensional data far better than a calibrated MLP discriminator (docs/results/mog.md).
+
 PacGAN discriminators score packs of m samples: their logit estimates the log ratio of the
 product densities, ``sum_i log p_data(x_i)/p_G(x_i)``, so packs are accepted or rejected as a whole,
 and every sample of an accepted pack is distributed as p_data (the pack's samples are independent).
