@@ -18,20 +18,55 @@ import torch
 
 from gankit.train.trainer import HookBase
 
-ADVICE = {
-    "d_loss_zero": "D's loss is ~0: D wins outright and G gets no useful gradient. Try a lower D learning rate (TTUR, "
-                   "--train.d_lr), one-sided label smoothing (--stab.label_smooth=0.9), instance noise "
-                   "(--stab.instance_noise=0.1), spectral norm (--stab.spectral_norm_d=true) or R1 (--stab.r1_gamma=1).",
+# per warning: what it means, then (remedy, "already on" test on the run's Config); remedies a run already uses
+# are left out of its advice (`advice`), and more D steps are suggested as n_critic + 1
+_MEANING = {
+    "d_loss_zero": "D's loss is ~0: D wins outright and G gets no useful gradient.",
     "g_falls_d_rises": "G's loss falls steadily while D's rises: G is exploiting a weakening D, which often precedes "
-                       "mode collapse. Try more D steps (--train.n_critic=2), a higher D learning rate, PacGAN "
-                       "(--stab.pack=2) or minibatch-stddev (--stab.mbstd=true); look at the samples.",
-    "low_diversity": "samples are losing diversity (mode collapse). Try PacGAN (--stab.pack=2 or 4), minibatch "
-                     "discrimination (--stab.minibatch_disc=5) or --stab.mbstd=true, unrolling (--stab.unrolled_k=5), "
-                     "an EMA of G (--stab.ema=0.999), or lower learning rates.",
-    "non_finite": "a loss became NaN/Inf, so the run stopped; its last checkpoint is the last good state. Try lower "
-                  "learning rates, spectral norm (--stab.spectral_norm_d=true), R1 (--stab.r1_gamma=1) or a gradient "
-                  "penalty loss (--train.loss=wgan-gp), then continue with `gankit train --resume RUN_DIR ...`.",
+                       "mode collapse.",
+    "low_diversity": "samples are losing diversity (mode collapse).",
+    "non_finite": "a loss became NaN/Inf, so the run stopped; its last checkpoint is the last good state.",
 }
+_REMEDIES = {
+    "d_loss_zero": [
+        ("a lower D learning rate (TTUR, --train.d_lr)", lambda c: False),
+        ("one-sided label smoothing (--stab.label_smooth=0.9)", lambda c: c.stab.label_smooth < 1.0),
+        ("instance noise (--stab.instance_noise=0.1)", lambda c: c.stab.instance_noise > 0),
+        ("spectral norm (--stab.spectral_norm_d=true)", lambda c: c.stab.spectral_norm_d),
+        ("R1 (--stab.r1_gamma=1)", lambda c: c.stab.r1_gamma > 0)],
+    "g_falls_d_rises": [
+        ("more D steps (--train.n_critic={n_critic_next})", lambda c: False),
+        ("a higher D learning rate", lambda c: False),
+        ("PacGAN (--stab.pack=2)", lambda c: c.stab.pack > 1),
+        ("minibatch-stddev (--stab.mbstd=true)", lambda c: c.stab.mbstd)],
+    "low_diversity": [
+        ("PacGAN (--stab.pack=2 or 4)", lambda c: c.stab.pack > 1),
+        ("minibatch discrimination (--stab.minibatch_disc=5)", lambda c: c.stab.minibatch_disc > 0),
+        ("--stab.mbstd=true", lambda c: c.stab.mbstd),
+        ("unrolling (--stab.unrolled_k=5)", lambda c: c.stab.unrolled_k > 0),
+        ("an EMA of G (--stab.ema=0.999)", lambda c: c.stab.ema > 0),
+        ("lower learning rates", lambda c: False)],
+    "non_finite": [
+        ("lower learning rates", lambda c: False),
+        ("spectral norm (--stab.spectral_norm_d=true)", lambda c: c.stab.spectral_norm_d),
+        ("R1 (--stab.r1_gamma=1)", lambda c: c.stab.r1_gamma > 0),
+        ("a gradient penalty loss (--train.loss=wgan-gp)", lambda c: c.train.loss == "wgan-gp")],
+}
+_TAIL = {"g_falls_d_rises": "; look at the samples.",
+         "non_finite": ", then continue with `gankit train --resume RUN_DIR ...`."}
+
+
+def advice(kind: str, cfg=None) -> str:
+    """What a warning means and what to try; with the run's Config, only remedies it does not use yet."""
+    todo = [text for text, on in _REMEDIES[kind] if cfg is None or not on(cfg)]
+    n_next = (cfg.train.n_critic + 1) if cfg is not None else 2
+    todo = [t.format(n_critic_next=n_next) for t in todo]
+    tried = "" if len(todo) == len(_REMEDIES[kind]) else " Remedies this run already uses are not listed."
+    listed = (", ".join(todo[:-1]) + " or " + todo[-1]) if len(todo) > 1 else todo[0]
+    return f"{_MEANING[kind]} Try {listed}{_TAIL.get(kind, '.')}{tried}"
+
+
+ADVICE = {kind: advice(kind) for kind in _MEANING}  # the advice for a run with every option at its default
 # losses whose D term is >= 0 and ~0 only when D separates real from fake perfectly
 ZERO_FLOOR_LOSSES = ("minimax", "nonsat", "lsgan", "hinge", "dragan")
 
@@ -152,10 +187,10 @@ class MonitorHook(HookBase):
         return getattr(self.trainer.cfg.model, "cond", "none") == "none"
 
     def report(self, w: HealthWarning) -> None:
-        advice = ADVICE[w.kind]
-        row = {"step": self.trainer.step, "time": time.time(), "warning": w.kind, "message": w.message, "advice": advice}
+        advice_text = advice(w.kind, self.trainer.cfg)
+        row = {"step": self.trainer.step, "time": time.time(), "warning": w.kind, "message": w.message, "advice": advice_text}
         self.warnings.append(row)
-        text = f"warning: {w.message}. {advice}"
+        text = f"warning: {w.message}. {advice_text}"
         if self.log is not None:
             self.log.message(text)
             if getattr(self.log, "path", None) is not None:

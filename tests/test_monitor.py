@@ -5,9 +5,9 @@ import math
 
 import torch
 
-from gankit.config import apply_overrides
-from gankit.monitor import (Monitor, d_loss_collapsed, diversity_ratio, g_falls_d_rises, mean_pairwise_distance,
-                            non_finite_keys)
+from gankit.config import Config, apply_overrides
+from gankit.monitor import (ADVICE, Monitor, advice, d_loss_collapsed, diversity_ratio, g_falls_d_rises,
+                            mean_pairwise_distance, non_finite_keys)
 from gankit.presets import preset_config
 from gankit.train.run import build_trainer
 
@@ -79,3 +79,17 @@ def test_hook_writes_warning_rows_and_nan_advice(tmp_path):
     assert all(r["advice"] and "--" in r["advice"] for r in warnings)
     off = apply_overrides(cfg, {"stab.monitor": False, "log.name": "off"})
     assert not any(type(h).__name__ == "MonitorHook" for h in build_trainer(off, tmp_path / "off").hooks)
+
+
+def test_advice_leaves_out_what_the_run_already_uses():
+    cfg = apply_overrides(Config(), {"stab.pack": 2, "train.n_critic": 2, "stab.ema": 0.99, "train.loss": "wgan-gp",
+                                        "model.d_norm": "none"})
+    a = advice("g_falls_d_rises", cfg)
+    assert "--stab.pack" not in a and "--train.n_critic=3" in a and "--stab.mbstd=true" in a
+    assert "already uses are not listed" in a
+    low = advice("low_diversity", cfg)
+    assert "--stab.pack" not in low and "--stab.ema" not in low and "--stab.unrolled_k=5" in low
+    assert "--train.loss=wgan-gp" not in advice("non_finite", cfg)
+    plain = advice("g_falls_d_rises", Config())
+    assert "--stab.pack=2" in plain and "--train.n_critic=2" in plain and "not listed" not in plain
+    assert plain == ADVICE["g_falls_d_rises"]
