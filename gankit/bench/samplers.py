@@ -62,16 +62,17 @@ SAMPLERS: dict[str, Sampler] = {
 
 
 def sampler_metrics(name: str, trainer, seed: int, n: int, sample_seed: int) -> dict[str, Any]:
-    """Mode metrics of n samples of the trained run drawn with sampler `name`; a sampler that fails
-    (e.g. D_max so high that nearly nothing is accepted) gives the failed-run metrics and its error."""
+    """Mode metrics of n samples of the trained run drawn with sampler `name`; a sampler that fails (e.g.
+    D_max so high that nearly nothing is accepted, or non-finite logits) gives the failed-run metrics and its
+    error, so one bad run does not stop the bench."""
     from gankit.errors import GankitError
     from gankit.metrics.modes import mode_metrics
 
     s = SAMPLERS[name]
     t0 = time.perf_counter()
     G = trainer.models.get("G_ema", trainer.models["G"])
-    C = s.classifier(trainer, G, seed)
     try:
+        C = s.classifier(trainer, G, seed)
         res = drs.drs_sample(G, C, n, seed=sample_seed, d_max_quantile=s.d_max_quantile)
     except GankitError as e:
         return {**FAILED, "acceptance": 0.0, "seconds": time.perf_counter() - t0, "error": str(e)}
