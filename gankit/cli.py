@@ -62,16 +62,17 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
 def _drs_samples(args: argparse.Namespace, G, cfg):
     """Rejection sampling with a density-ratio estimate on the run's training data: the run's D, calibrated
     (`--drs-classifier d`), or a fresh random-Fourier-feature classifier (`rff`, vector data)."""
+    from gankit import ratio
     from gankit.data import build_dataset
-    from gankit.drs import calibrate, drs_sample
-    from gankit.ratio import fit_ratio_classifier
+    from gankit.drs import CALIBRATE_STEPS, calibrate, drs_sample
     from gankit.sample import load_discriminator
 
     rff = args.drs_classifier == "rff"
-    steps = args.drs_calibrate if args.drs_calibrate is not None else (3000 if rff else 1000)
-    quantile = args.drs_quantile if args.drs_quantile is not None else (0.99 if rff else 1.0)
+    steps = args.drs_calibrate if args.drs_calibrate is not None else (ratio.STEPS if rff else CALIBRATE_STEPS)
+    quantile = args.drs_quantile if args.drs_quantile is not None else (ratio.D_MAX_QUANTILE if rff else 1.0)
     if rff:
-        C = fit_ratio_classifier(G, build_dataset(cfg.data).x, steps=steps, sigma=args.drs_sigma, seed=args.seed)
+        sigma = args.drs_sigma if args.drs_sigma is not None else ratio.SIGMA
+        C = ratio.fit_ratio_classifier(G, build_dataset(cfg.data).x, steps=steps, sigma=sigma, seed=args.seed)
     else:
         C = load_discriminator(Path(args.run), device=args.device)
         if steps > 0:
@@ -120,8 +121,9 @@ def add_parser(sub) -> None:
     p.add_argument("--drs-calibrate", type=int, default=None, metavar="STEPS",
                    help="training steps on real data vs the (frozen) G before DRS: default 1000 for d (0 = use D "
                         "as trained), 3000 for rff")
-    p.add_argument("--drs-sigma", type=float, default=24.0,
-                   help="rff: Fourier frequency scale, in units of the data's std (about 1 / relative cluster width)")
+    p.add_argument("--drs-sigma", type=float, default=None,
+                   help="rff: Fourier frequency scale in units of the data's std (default 24, which suits ring-8 and "
+                        "grid-25); larger resolves narrower structure")
     p.add_argument("--drs-gamma", type=float, default=0.0,
                    help="the paper's shift: > 0 rejects more, trading diversity for quality (0 = exact)")
     p.add_argument("--drs-quantile", type=float, default=None, metavar="Q",

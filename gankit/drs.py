@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError
-from gankit.ratio import fit_logistic
+from gankit.ratio import fit_logistic, pack_of, sample_g
 
 
 @dataclass
@@ -56,17 +56,10 @@ class DRSResult:
         return self.accepted / max(1, self.considered)
 
 
-def _pack_of(D: nn.Module) -> int:
-    return int(getattr(D, "m", 1))
+CALIBRATE_STEPS = 1000  # default D steps of `calibrate`
 
 
-@torch.no_grad()
-def _fake(G: nn.Module, n: int, g: torch.Generator, device) -> Tensor:
-    z = torch.randn(n, G.z_dim, generator=g).to(device)
-    return G(z)
-
-
-def calibrate(D: nn.Module, G: nn.Module, real: Tensor, steps: int = 1000, batch_size: int = 256,
+def calibrate(D: nn.Module, G: nn.Module, real: Tensor, steps: int = CALIBRATE_STEPS, batch_size: int = 256,
               lr: float = 1e-4, seed: int = 0) -> nn.Module:
     """A copy of D trained `steps` more steps (Adam, logistic loss) to tell `real` from G's samples; G is frozen."""
     return fit_logistic(copy.deepcopy(D), G, real, steps, batch_size, lr, seed)
@@ -88,7 +81,7 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
     if n < 1 or batch_size < 1 or not 0.0 < d_max_quantile <= 1.0:
         raise ConfigError(f"DRS needs n >= 1, batch_size >= 1 and 0 < d_max_quantile <= 1, got {n}, {batch_size}, "
                           f"{d_max_quantile}")
-    m = _pack_of(D)
+    m = pack_of(D)
     batch_size = max(m, batch_size - batch_size % m)
     limit = max_candidates if max_candidates is not None else 200 * n + burn_in
     device = next(D.parameters()).device
@@ -103,7 +96,7 @@ def drs_sample(G: nn.Module, D: nn.Module, n: int, seed: int = 0, gamma: float =
 
 def _rejection_loop(G, D, n: int, m: int, gamma: float, batch_size: int, burn: int, limit: int, quantile: float,
                     g: torch.Generator, device) -> DRSResult:
-    burn_logits = D(_fake(G, burn, g, device)).reshape(-1).double()
+    burn_logits = D(sample_g(G, burn, g, device)).reshape(-1).double()
     exact = quantile == 1.0
     d_max = float(burn_logits.max() if exact else torch.quantile(burn_logits, quantile))
     if not math.isfinite(d_max):
@@ -114,7 +107,7 @@ def _rejection_loop(G, D, n: int, m: int, gamma: float, batch_size: int, burn: i
         if drawn >= limit:
             raise ConfigError(f"DRS accepted only {got} of {drawn} candidates (D_max {d_max:.2f}); "
                               "the discriminator rejects nearly everything — recalibrate or use plain sampling")
-        x = _fake(G, batch_size, g, device)
+        x = sample_g(G, batch_size, g, device)
         drawn += batch_size
         logits = D(x).reshape(-1)
         if exact:

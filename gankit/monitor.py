@@ -65,8 +65,6 @@ def advice(kind: str, cfg=None) -> str:
     listed = (", ".join(todo[:-1]) + " or " + todo[-1]) if len(todo) > 1 else todo[0]
     return f"{_MEANING[kind]} Try {listed}{_TAIL.get(kind, '.')}{tried}"
 
-
-ADVICE = {kind: advice(kind) for kind in _MEANING}  # the advice for a run with every option at its default
 # losses whose D term is >= 0 and ~0 only when D separates real from fake perfectly
 ZERO_FLOOR_LOSSES = ("minimax", "nonsat", "lsgan", "hinge", "dragan")
 

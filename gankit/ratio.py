@@ -20,6 +20,21 @@ from torch import Tensor, nn
 
 from gankit.errors import ConfigError
 
+STEPS = 3000  # default training steps of the fresh classifier
+SIGMA = 24.0  # default Fourier frequency scale (data-std units)
+D_MAX_QUANTILE = 0.99  # rejection sampling with it: its largest logits are outliers, so D_max is this quantile
+
+
+def pack_of(D: nn.Module) -> int:
+    """Samples a discriminator scores at once (PacGAN's m; 1 otherwise)."""
+    return int(getattr(D, "m", 1))
+
+
+@torch.no_grad()
+def sample_g(G: nn.Module, n: int, g: torch.Generator, device) -> Tensor:
+    """n samples of G from z drawn with generator g (on the CPU, then moved to `device`)."""
+    return G(torch.randn(n, G.z_dim, generator=g).to(device))
+
 
 class FourierFeatures(nn.Module):
     """x (N, d) -> [sin(x B), cos(x B)] (N, 2 * half), B (d, half) ~ N(0, sigma^2), a fixed buffer."""
@@ -40,7 +55,7 @@ class RatioClassifier(nn.Module):
     """Logit of 'real' for vector data: standardise, Fourier features (optional), MLP with LeakyReLU(0.2)."""
 
     def __init__(self, mean: Tensor, std: Tensor, width: int = 256, depth: int = 2, features: int = 256,
-                 sigma: float = 24.0, seed: int = 0):
+                 sigma: float = SIGMA, seed: int = 0):
         super().__init__()
         if mean.ndim != 1 or mean.shape != std.shape:
             raise ConfigError(f"RatioClassifier needs 1-D mean and std of equal shape, got {tuple(mean.shape)}, "
@@ -73,7 +88,7 @@ def fit_logistic(C: nn.Module, G: nn.Module, real: Tensor, steps: int, batch_siz
     if steps < 0 or batch_size < 1 or not lr > 0:
         raise ConfigError(f"ratio classifier training needs steps >= 0, batch_size >= 1, lr > 0 "
                           f"(got {steps}, {batch_size}, {lr})")
-    m = int(getattr(C, "m", 1))
+    m = pack_of(C)
     batch_size -= batch_size % m
     if batch_size < m or len(real) < batch_size:
         raise ConfigError(f"ratio classifier training: batch of {batch_size} with pack {m} from {len(real)} real samples")
@@ -87,8 +102,7 @@ def fit_logistic(C: nn.Module, G: nn.Module, real: Tensor, steps: int, batch_siz
     try:
         for _ in range(steps):
             x_real = real[torch.randint(len(real), (batch_size,), generator=g)].to(device)
-            with torch.no_grad():
-                x_fake = G(torch.randn(batch_size, G.z_dim, generator=g).to(device))
+            x_fake = sample_g(G, batch_size, g, device)
             loss = F.softplus(-C(x_real)).mean() + F.softplus(C(x_fake)).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -100,8 +114,8 @@ def fit_logistic(C: nn.Module, G: nn.Module, real: Tensor, steps: int, batch_siz
     return C.eval()
 
 
-def fit_ratio_classifier(G: nn.Module, real: Tensor, steps: int = 3000, batch_size: int = 512, lr: float = 1e-3,
-                         width: int = 256, depth: int = 2, features: int = 256, sigma: float = 24.0,
+def fit_ratio_classifier(G: nn.Module, real: Tensor, steps: int = STEPS, batch_size: int = 512, lr: float = 1e-3,
+                         width: int = 256, depth: int = 2, features: int = 256, sigma: float = SIGMA,
                          seed: int = 0) -> RatioClassifier:
     """A fresh RatioClassifier trained (lr decayed linearly to 0) to estimate log p_data / p_G on vector data.
 

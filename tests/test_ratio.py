@@ -41,8 +41,9 @@ def test_classifier_standardises_and_leaves_the_global_rng_alone():
     same = RatioClassifier(torch.tensor([10.0, -3.0]), torch.tensor([2.0, 0.5]), width=8, depth=1, features=4, seed=0)
     x = torch.tensor([[10.0, -3.0], [12.0, -2.5]])
     assert torch.equal(C(x), same(x)) and C(x).shape == (2,)
-    # the data's mean maps to 0: a classifier sees standardised coordinates
-    assert torch.allclose((x - C.mean) / C.scale, torch.tensor([[0.0, 0.0], [1.0, 1.0]]))
+    # it sees standardised coordinates: the same net built for mean 0 / std 1 gives the same logits on (x - m) / s
+    unit = RatioClassifier(torch.zeros(2), torch.ones(2), width=8, depth=1, features=4, seed=0)
+    assert torch.allclose(C(x), unit(torch.tensor([[0.0, 0.0], [1.0, 1.0]])))
 
 
 def test_fresh_classifier_learns_the_log_density_ratio():

@@ -14,12 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from gankit import drs
-from gankit.ratio import fit_ratio_classifier
+from gankit import drs, ratio
 
-DRS_CALIBRATE = 1000  # D steps (Adam 1e-4) on real data vs the frozen G_ema before rejection sampling
-RFF_STEPS = 3000  # steps of the fresh ratio classifier (Adam 1e-3 decayed to 0, batch 512 + 512)
-RFF_QUANTILE = 0.99
+DRS_CALIBRATE = drs.CALIBRATE_STEPS  # D steps (Adam 1e-4) on real data vs the frozen G_ema before rejection sampling
+RFF_STEPS = ratio.STEPS  # steps of the fresh ratio classifier (Adam 1e-3 decayed to 0, batch 512 + 512)
+RFF_QUANTILE = ratio.D_MAX_QUANTILE
 FAILED = {"modes_captured": 0.0, "high_quality_pct": 0.0, "reverse_kl": float("inf")}  # the metrics of a failed run
 
 
@@ -36,7 +35,7 @@ def _calibrated_d(trainer, G, seed: int):
 
 
 def _fresh_rff(trainer, G, seed: int):
-    return fit_ratio_classifier(G, trainer.dataset.x, steps=RFF_STEPS, seed=seed)
+    return ratio.fit_ratio_classifier(G, trainer.dataset.x, steps=RFF_STEPS, seed=seed)
 
 
 SAMPLERS: dict[str, Sampler] = {
@@ -53,7 +52,7 @@ SAMPLERS: dict[str, Sampler] = {
         "`+drs-rff` rows score the same trained runs with rejection sampling by a *fresh* density-ratio classifier "
         "(`gankit.ratio.fit_ratio_classifier`, `gankit sample --drs --drs-classifier rff`; the density-ratio "
         "trick as in Grover et al. 2019): inputs standardised by the data's mean/std, 256 random Fourier features "
-        "(sigma 24), an MLP of 2 x 256 (LeakyReLU 0.2), trained "
+        f"(sigma {ratio.SIGMA:g}), an MLP of 2 x 256 (LeakyReLU 0.2), trained "
         f"{RFF_STEPS:,} steps with the logistic loss (Adam 1e-3 decayed linearly to 0, 512 real + 512 G_ema samples "
         "a step) against the frozen G_ema. Samples are kept with probability exp(C - C_max), C_max the "
         f"{RFF_QUANTILE:.0%} quantile of 10,000 burn-in logits (gamma = 0). Its s/run includes training.",

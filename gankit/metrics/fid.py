@@ -48,7 +48,8 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, eps: float) -> fl
 
     sqrt(S1 S2) is similar to sqrt(S1^1/2 S2 S1^1/2), a symmetric PSD matrix, so its trace is the sum of the
     square roots of that matrix's eigenvalues: no complex arithmetic, and FID at d = 2048 on 10k vs 10k takes
-    3.7 s instead of 12.7 s with scipy's sqrtm (benchmarks/metrics_speed.py, docs/metrics.md). Negative eigenvalues beyond round-off (ill-conditioned or non-PSD input) are reported and clipped;
+    3.7 s instead of 12.7 s with scipy's sqrtm (benchmarks/metrics_speed.py, docs/metrics.md). Negative
+    eigenvalues beyond round-off (ill-conditioned or non-PSD input) are reported and clipped;
     when the decomposition fails or is not finite it is retried with eps*I added to both covariances."""
     try:
         with np.errstate(all="ignore"):
