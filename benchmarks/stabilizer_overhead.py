@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from gankit.config import apply_overrides
+from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
-from gankit.train.run import build_trainer
+from gankit.run import build_trainer
 
 BASE = {"data.limit": 1024, "model.z_dim": 32, "model.g_width": 16, "model.d_width": 16, "train.batch_size": 64,
         "train.device": "cpu", "stab.monitor": False, "log.progress": False, "log.tensorboard": False}
@@ -55,7 +55,7 @@ def time_steps(trainer, n: int) -> float:
     """Seconds per step over n steps."""
     t0 = time.perf_counter()
     for _ in range(n):
-        trainer.step_fn(trainer)
+        trainer.run_step()
         trainer.step += 1
         for h in trainer.hooks:
             h.after_step()

@@ -15,9 +15,9 @@ import time
 
 import torch
 
-from gankit.config import apply_overrides
+from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
-from gankit.train.run import build_trainer
+from gankit.run import build_trainer
 
 
 def main() -> None:
@@ -35,12 +35,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = build_trainer(cfg, tmp, hooks=False)
         for _ in range(args.warmup):
-            t.step_fn(t)
+            t.run_step()
         sync = torch.cuda.synchronize if t.device.type == "cuda" else (lambda: None)
         sync()
         t0 = time.perf_counter()
         for _ in range(args.steps):
-            t.step_fn(t)
+            t.run_step()
         sync()
         dt = time.perf_counter() - t0
     imgs = args.steps * cfg.train.batch_size * cfg.train.n_critic

@@ -17,9 +17,10 @@ COMMAND_MODULES = ["gankit.cli", "gankit.metrics.classifier_cli", "gankit.latent
 
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
-    from gankit.config import apply_overrides, parse_overrides
+    from gankit.config import parse_overrides
+    from gankit.families.registry import apply_overrides
     from gankit.presets import DEFAULT_PRESET, preset_config
-    from gankit.train.run import load_run_config, train
+    from gankit.run import load_run_config, train
 
     overrides = parse_overrides(rest)
     if args.resume:

@@ -1,10 +1,10 @@
-"""Typed, validated run configuration: a few dataclass sections with dotted overrides.
+"""Typed, validated run configuration: dataclass sections with dotted overrides.
 
-    cfg = resolve("dcgan-fashion", ["--train.g_lr=1e-4", "--model.z_dim=64"])
-
-Every unknown section or key, and every value of the wrong type, raises ``ConfigError`` naming
-the valid choices. ``to_dict``/``from_dict`` round-trip through JSON (the run directory keeps the
-resolved config beside its checkpoints).
+Sections: data, model, train, log, stab. The `model` section's dataclass belongs to the model family
+(`--model.family=NAME`); the functions that may change it take `models`, the table of family name ->
+model-section class (gankit.families binds it). Every unknown section or key, and every value of
+the wrong type, raises ``ConfigError`` naming the valid choices. ``to_dict``/``from_dict``
+round-trip through JSON (the run directory keeps the resolved config beside its checkpoints).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from gankit.errors import ConfigError
 
@@ -30,18 +30,6 @@ class DataConfig:
     limit: int | None = None  # keep only the first `limit` samples
     n_samples: int = 100000  # size of the 2D toy data sets
     seed: int = 0
-
-
-@dataclass
-class ModelConfig:
-    arch: str = "dcgan"  # dcgan | mlp
-    z_dim: int = 100
-    g_width: int = 64
-    d_width: int = 64
-    depth: int = 2  # hidden layers of the MLP networks
-    d_norm: str = "batch"  # batch | layer | none
-    cond: str = "none"  # none | cgan | projection | acgan (class-conditional G(z, y) and D)
-    cond_bn: bool = False  # conditional batch norm in G (needs cond != none)
 
 
 @dataclass
@@ -122,7 +110,7 @@ class StabConfig:
 class Config:
     preset: str = "dcgan-fashion"
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: Any = None  # the family's model section (gankit.families.new_config)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     stab: StabConfig = field(default_factory=StabConfig)
@@ -197,8 +185,25 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported config type {hint!r}")
 
 
-def set_value(cfg: Config, dotted: str, value: Any) -> None:
+ModelSections = Mapping[str, type]
+
+
+def set_family(cfg: Config, name: Any, models: ModelSections) -> None:
+    """Make cfg.model the model section of family `name` (fresh defaults when the family changes)."""
+    name = _coerce(name, str, "model.family")
+    if name not in models:
+        raise ConfigError(f"unknown model.family {name!r}; valid families: {', '.join(models)}")
+    if cfg.model is None or cfg.model.family != name:
+        cfg.model = models[name]()
+
+
+def set_value(cfg: Config, dotted: str, value: Any, models: ModelSections | None = None) -> None:
     """Set `section.key` on `cfg` after checking that both exist and coercing the type."""
+    if dotted == "model.family":
+        if models is None:
+            raise ConfigError("model.family can only be set with the table of families (gankit.families)")
+        set_family(cfg, value, models)
+        return
     secs = sections(cfg)
     if "." not in dotted:
         raise ConfigError(f"config key '{dotted}' must be 'section.key'; sections: {', '.join(secs)}")
@@ -233,46 +238,51 @@ def parse_overrides(args: list[str]) -> dict[str, str]:
     return out
 
 
-def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+def apply_overrides(cfg: Config, overrides: dict[str, Any], models: ModelSections | None = None) -> Config:
+    """Set every override (model.family first, so that the other model keys land in its section);
+    checks values with `validate` (the families' own checks are gankit.families.validate)."""
+    if "model.family" in overrides:
+        set_value(cfg, "model.family", overrides["model.family"], models)
     for key, val in overrides.items():
-        set_value(cfg, key, val)
+        if key != "model.family":
+            set_value(cfg, key, val, models)
     validate(cfg)
     return cfg
 
 
-def from_dict(data: dict[str, Any]) -> Config:
-    """Rebuild a Config from `to_dict` output (e.g. a run's config.json), validating every key."""
-    cfg = Config()
+def from_dict(data: dict[str, Any], models: ModelSections, default_family: str) -> Config:
+    """Rebuild a Config from `to_dict` output (e.g. a run's config.json), checking every key.
+
+    A config written before families existed has no model.family: it is `default_family`."""
     if not isinstance(data, dict):
         raise ConfigError("config must be a JSON object")
+    cfg = Config()
+    flat: dict[str, Any] = {}
     for sec_name, values in data.items():
         if sec_name == "preset":
             cfg.preset = _coerce(values, str, "preset")
             continue
         if not isinstance(values, dict):
             raise ConfigError(f"config section '{sec_name}' must be an object")
-        for key, val in values.items():
-            set_value(cfg, f"{sec_name}.{key}", val)
-    validate(cfg)
-    return cfg
+        flat.update({f"{sec_name}.{key}": val for key, val in values.items()})
+    flat.setdefault("model.family", default_family)
+    return apply_overrides(cfg, flat, models)
 
 
 _CHOICES = {
-    "model.arch": ("dcgan", "mlp"),
-    "model.d_norm": ("batch", "layer", "none"),
-    "model.cond": ("none", "cgan", "projection", "acgan"),
     "train.loss": ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge", "dragan"),
     "train.g_opt": ("adam", "sgd", "rmsprop"),
     "train.d_opt": ("adam", "sgd", "rmsprop"),
 }
 
-_POSITIVE = ("train.steps", "train.batch_size", "train.n_critic", "train.g_lr", "train.d_lr", "model.z_dim",
-             "model.g_width", "model.d_width", "log.log_every", "log.n_grid", "log.keep_ckpts",
-             "log.eval_n")
+_POSITIVE = ("train.steps", "train.batch_size", "train.n_critic", "train.g_lr", "train.d_lr", "log.log_every",
+             "log.n_grid", "log.keep_ckpts", "log.eval_n")
 
 
 def validate(cfg: Config) -> None:
-    """Check value ranges and choices that types alone cannot express."""
+    """Check the value ranges and choices of the shared sections that types alone cannot express."""
+    if cfg.model is None:
+        raise ConfigError("the config has no model section; set --model.family")
     secs = sections(cfg)
     for dotted, choices in _CHOICES.items():
         sec, key = dotted.split(".")
@@ -282,11 +292,3 @@ def validate(cfg: Config) -> None:
         sec, key = dotted.split(".")
         if getattr(secs[sec], key) <= 0:
             raise ConfigError(f"{dotted} must be > 0, got {getattr(secs[sec], key)!r}")
-    from gankit.stabilizers import validate_stab  # late import: stabilizers import this module
-
-    validate_stab(cfg)
-    if cfg.model.cond_bn and cfg.model.cond == "none":
-        raise ConfigError("model.cond_bn=true needs a conditional model: set --model.cond=cgan|projection|acgan")
-    if cfg.train.loss in ("wgan-gp", "dragan") and cfg.model.d_norm == "batch":
-        raise ConfigError(f"train.loss={cfg.train.loss} uses a gradient penalty, which batch norm in D breaks; "
-                          "set --model.d_norm=layer or --model.d_norm=none")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gankit.train.trainer import HookBase
+from gankit.core.loop import HookBase
 
 # per warning: what it means, then (remedy, "already on" test on the run's Config); remedies a run already uses
 # are left out of its advice (`advice`), and more D steps are suggested as n_critic + 1
@@ -155,6 +155,8 @@ class Monitor:
 class MonitorHook(HookBase):
     """Runs a Monitor on the step scalars and a diversity check every `every` steps; reports through the LogHook."""
 
+    SEED = 987
+
     def __init__(self, every: int = 500, n: int = 256, diversity_threshold: float = 0.3, warmup: int = 500,
                  **monitor_kw):
         self.every, self.n, self.threshold, self.kw = every, n, diversity_threshold, monitor_kw
@@ -166,23 +168,19 @@ class MonitorHook(HookBase):
         self.kw.setdefault("check_d_zero", t.cfg.train.loss in ZERO_FLOOR_LOSSES)
         self.monitor = Monitor(**self.kw)
         g = torch.Generator().manual_seed(987)
-        self.z = torch.randn(self.n, t.models["G"].z_dim, generator=g)
         idx = torch.randperm(len(t.dataset), generator=g)[: self.n]
-        self.real = t.dataset.x[idx]
+        self.real = t.dataset.fields[t.spec.main][idx]
         self.log = next((h for h in t.hooks if hasattr(h, "message") and hasattr(h, "write")), None)
 
     def after_step(self) -> None:
         t = self.trainer
         found = self.monitor.update(t.step, t.scalars)
         due = self.every and t.step % self.every == 0 and t.step >= self.warmup
-        if due and t.status == "running" and self._unconditional():
-            fake = t.generate(self.z).cpu()
+        if due and t.status == "running" and t.setup.sample is not None:
+            fake = t.setup.sample(self.n, self.SEED)  # the same fixed samples each time
             found += self.monitor.diversity(t.step, diversity_ratio(fake, self.real), self.threshold)
         for w in found:
             self.report(w)
-
-    def _unconditional(self) -> bool:
-        return getattr(self.trainer.cfg.model, "cond", "none") == "none"
 
     def report(self, w: HealthWarning) -> None:
         advice_text = advice(w.kind, self.trainer.cfg)

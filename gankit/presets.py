@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gankit.config import Config, apply_overrides
+from gankit.config import Config
 from gankit.errors import ConfigError
+from gankit.families.registry import apply_overrides, new_config
 
 
 @dataclass(frozen=True)
@@ -75,5 +76,5 @@ def preset_config(name: str = DEFAULT_PRESET) -> Config:
     """A fresh Config with the preset's overrides applied."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset '{name}'; valid presets: {', '.join(PRESETS)}")
-    cfg = Config(preset=name)
-    return apply_overrides(cfg, PRESETS[name].overrides)
+    over = PRESETS[name].overrides
+    return apply_overrides(new_config(over.get("model.family", "gan"), preset=name), over)

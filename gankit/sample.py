@@ -9,32 +9,39 @@ import torch
 from torch import nn
 
 from gankit import viz
-from gankit.config import Config, from_dict
-from gankit.errors import ConfigError
-from gankit.stabilizers import build_discriminator, build_generator
-from gankit.train import checkpoint as ck
+from gankit.config import Config
+from gankit.core import checkpoint as ck
+from gankit.core.spec import spec_from_meta
+from gankit.errors import CheckpointError, ConfigError
+from gankit.families.registry import family_of, from_dict
+
+
+def load_models(run: Path, device: str = "cpu") -> tuple[dict[str, nn.Module], Config, dict]:
+    """The newest checkpoint's modules, rebuilt by the run's family from its config and data spec, in eval mode."""
+    tensors, meta = ck.load_checkpoint(Path(run))
+    cfg = from_dict(meta["config"])
+    models = family_of(cfg).models(cfg, spec_from_meta(meta))
+    source = str(ck.find_checkpoint(Path(run)))
+    for name, m in models.items():
+        ck.load_module(f"model.{name}", m, tensors, source)
+    return {k: m.to(device).eval() for k, m in models.items()}, cfg, meta
 
 
 def load_generator(run: Path, device: str = "cpu", ema: bool = True) -> tuple[nn.Module, Config, dict]:
     """The newest checkpoint's generator (its EMA copy when there is one and `ema`), in eval mode."""
-    tensors, meta = ck.load_checkpoint(Path(run))
-    cfg = from_dict(meta["config"])
-    G = build_generator(cfg, tuple(meta["data_shape"]), run_num_classes(meta))  # with its stabilizer layers
-    prefix = "model.G_ema" if ema and any(k.startswith("model.G_ema.") for k in tensors) else "model.G"
-    ck.load_module(prefix, G, tensors, str(ck.find_checkpoint(Path(run))))
-    return G.to(device).eval(), cfg, meta
+    models, cfg, meta = load_models(run, device)
+    if "G" not in models:
+        raise CheckpointError(f"{run}: a {cfg.model.family} run has no generator G")
+    return (models["G_ema"] if ema and "G_ema" in models else models["G"]), cfg, meta
 
 
 def load_discriminator(run: Path, device: str = "cpu") -> nn.Module:
     """The newest checkpoint's discriminator (PacGAN wrapper included), in eval mode; for rejection sampling."""
-    tensors, meta = ck.load_checkpoint(Path(run))
-    cfg = from_dict(meta["config"])
-    if cfg.model.cond != "none" or cfg.stab.madgan_k:
+    models, cfg, _ = load_models(run, device)
+    if cfg.model.family != "gan" or cfg.model.cond != "none" or cfg.stab.madgan_k:
         raise ConfigError(f"{run}: discriminator rejection sampling needs an unconditional single-output D "
                           "(not a conditional or MAD-GAN run)")
-    D = build_discriminator(cfg, tuple(meta["data_shape"]))
-    ck.load_module("model.D", D, tensors, str(ck.find_checkpoint(Path(run))))
-    return D.to(device).eval()
+    return models["D"]
 
 
 def run_num_classes(meta: dict) -> int | None:

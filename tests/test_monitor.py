@@ -5,11 +5,11 @@ import math
 
 import torch
 
-from gankit.config import Config, apply_overrides
+from gankit.families.registry import apply_overrides, new_config
 from gankit.monitor import (Monitor, advice, d_loss_collapsed, diversity_ratio, g_falls_d_rises,
                             mean_pairwise_distance, non_finite_keys)
 from gankit.presets import preset_config
-from gankit.train.run import build_trainer
+from gankit.run import build_trainer
 
 
 def _feed(mon, g, d):
@@ -62,15 +62,16 @@ def test_hook_writes_warning_rows_and_nan_advice(tmp_path):
     t = build_trainer(cfg, tmp_path / "run")
     mon = next(h for h in t.hooks if type(h).__name__ == "MonitorHook")
     mon.every, mon.warmup = 2, 0  # check diversity early: an untrained G is nearly constant
-    inner = t.step_fn
+    inner = t.run_step
 
-    def poisoned(tr):
-        out = inner(tr)
+    def poisoned():
+        tr = t
+        out = inner()
         if tr.step == 4:
             out["loss/d"] = float("nan")
         return out
 
-    t.step_fn = poisoned
+    t.run_step = poisoned
     assert t.train() == "diverged"
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     warnings = [r for r in rows if "warning" in r]
@@ -82,7 +83,7 @@ def test_hook_writes_warning_rows_and_nan_advice(tmp_path):
 
 
 def test_advice_leaves_out_what_the_run_already_uses():
-    cfg = apply_overrides(Config(), {"stab.pack": 2, "train.n_critic": 2, "stab.ema": 0.99, "train.loss": "wgan-gp",
+    cfg = apply_overrides(new_config(), {"stab.pack": 2, "train.n_critic": 2, "stab.ema": 0.99, "train.loss": "wgan-gp",
                                         "model.d_norm": "none"})
     a = advice("g_falls_d_rises", cfg)
     assert "--stab.pack" not in a and "--train.n_critic=3" in a and "--stab.mbstd=true" in a
@@ -90,6 +91,6 @@ def test_advice_leaves_out_what_the_run_already_uses():
     low = advice("low_diversity", cfg)
     assert "--stab.pack" not in low and "--stab.ema" not in low and "--stab.unrolled_k=5" in low
     assert "--train.loss=wgan-gp" not in advice("non_finite", cfg)
-    plain = advice("g_falls_d_rises", Config())
+    plain = advice("g_falls_d_rises", new_config())
     assert "--stab.pack=2" in plain and "--train.n_critic=2" in plain and "not listed" not in plain
     assert plain == advice("g_falls_d_rises")  # a run with every option at its default

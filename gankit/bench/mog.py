@@ -75,12 +75,12 @@ PUBLISHED = [
 
 def recipe_config(name: str, dataset: str, seed: int, steps_scale: float = 1.0):
     """The full Config of one benchmark run."""
-    from gankit.config import Config, apply_overrides
+    from gankit.families.registry import apply_overrides, new_config
 
     r = RECIPES[name]
     steps = max(1, round(r.steps * steps_scale))
     over = {**BASE, **DATASETS[dataset], **r.overrides, "train.steps": steps, "train.seed": seed, "data.seed": seed}
-    return apply_overrides(Config(preset=f"mog-{name}"), over)
+    return apply_overrides(new_config(preset=f"mog-{name}"), over)
 
 
 def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
@@ -88,7 +88,8 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
     import torch
 
     from gankit.metrics.modes import mode_metrics
-    from gankit.train.run import build_trainer
+    from gankit.families.gan import generate, sampler_module
+    from gankit.run import build_trainer
 
     name, dataset, seed, scale = job
     cfg = recipe_config(name, dataset, seed, scale)
@@ -97,7 +98,7 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
         trainer = build_trainer(cfg, Path(tmp), hooks=False)
         status = trainer.train()
     z = torch.randn(N_SAMPLES, cfg.model.z_dim, generator=torch.Generator().manual_seed(SAMPLE_SEED + seed))
-    x = trainer.generate(z).cpu().double().numpy()
+    x = generate(sampler_module(trainer.models), z).double().numpy()
     ds = trainer.dataset.extra
     m = mode_metrics(x, ds["centers"], ds["std"]) if status == "finished" else FAILED
     row = {"recipe": name, "dataset": dataset, "seed": seed, "status": status, "seconds": time.perf_counter() - t0,

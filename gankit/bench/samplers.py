@@ -69,7 +69,7 @@ def sampler_metrics(name: str, trainer, seed: int, n: int, sample_seed: int) -> 
 
     s = SAMPLERS[name]
     t0 = time.perf_counter()
-    G = trainer.models.get("G_ema", trainer.models["G"])
+    G = trainer.models.get("G_ema", trainer.models["G"]).eval()
     try:
         C = s.classifier(trainer, G, seed)
         res = drs.drs_sample(G, C, n, seed=sample_seed, d_max_quantile=s.d_max_quantile)

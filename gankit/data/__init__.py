@@ -1,7 +1,8 @@
 """Datasets held fully in memory, built from a config by name.
 
 Registry keys: "fashion-mnist", "image-folder", "digits", "ring8", "grid25".
-Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2).
+Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2). Every data set gives the
+trainer its tensors by field name (`fields`: {"x": samples, "y": labels}) and a `DataSpec` describing them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Callable
 
 import torch
 
+from gankit.core.spec import DataSpec
 from gankit.data import digits, fashion, images, toy
 from gankit.errors import ConfigError
 
@@ -36,6 +38,19 @@ class ArrayDataset:
     def shape(self) -> tuple[int, ...]:
         """Shape of one sample, e.g. (1, 28, 28) or (2,)."""
         return tuple(self.x.shape[1:])
+
+    @property
+    def fields(self) -> dict[str, torch.Tensor]:
+        """The tensors a batch is cut from, by name."""
+        return {"x": self.x, **({"y": self.y} if self.y is not None else {})}
+
+    @property
+    def spec(self) -> DataSpec:
+        shapes = {"x": self.shape, **({"y": ()} if self.y is not None else {})}
+        labelled = self.y is not None
+        return DataSpec("image" if self.x.dim() == 4 else "vector", shapes, "x",
+                        self.num_classes if labelled else None,
+                        tuple(self.class_names) if self.class_names and labelled else None, extra=self.extra)
 
     @property
     def num_classes(self) -> int | None:

@@ -3,8 +3,8 @@
 Rows go through the LogHook's `write` (metrics.jsonl and TensorBoard) under "eval/<label>", e.g.
 "eval/FID[fashion-cnn]". RUN_DIR/eval_curves.png shows each metric over steps and, for WGANs, the
 critic's Wasserstein estimate ("critic/w_estimate", from the logged step scalars).
-The generated samples use a fixed z from their own generator, so evaluation never touches the
-training random state (runs resume exactly with or without this hook).
+The generated samples come from the family's `sample(n, seed)` with a fixed seed, so evaluation never
+touches the training random state (runs resume exactly with or without this hook).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import torch
 from gankit import viz
 from gankit.errors import GankitError
 from gankit.metrics import evaluate as ev
-from gankit.train.trainer import HookBase
+from gankit.core.hooks import LogHook
+from gankit.core.loop import HookBase
 
 PREFIX = "eval/"
 CRITIC_KEY = "critic/w_estimate"
@@ -39,17 +40,13 @@ class EvalHook(HookBase):
 
     def before_train(self) -> None:
         t = self.trainer
-        shape = t.dataset.shape
+        shape = t.spec.shape
         self.metrics = ev.parse_metrics(self.metric_text, shape)
         self.extractor = ev.make_extractor(self.extractor_name, shape, device=str(t.device))
-        self.real = ev.real_stats(t.dataset.x[:self.n], t.cfg.data, self.extractor, use_cache=self.use_cache)
-        g = torch.Generator().manual_seed(self.seed)
-        self.z = torch.randn(self.n, t.models["G"].z_dim, generator=g)
+        self.real = ev.real_stats(t.real(self.n), t.cfg.data, self.extractor, use_cache=self.use_cache)
         self.log = self._find_log_hook()
 
     def _find_log_hook(self):
-        from gankit.train.hooks import LogHook
-
         return next((h for h in self.trainer.hooks if isinstance(h, LogHook)), None)
 
     def after_step(self) -> None:
@@ -63,16 +60,15 @@ class EvalHook(HookBase):
             self.run()
 
     def generate(self) -> torch.Tensor:
-        """The n samples of the fixed z, on the CPU."""
-        t = self.trainer
-        return torch.cat([t.generate(self.z[s:s + self.batch_size]).cpu() for s in range(0, self.n, self.batch_size)])
+        """The n samples of the fixed seed, on the CPU."""
+        return self.trainer.setup.sample(self.n, self.seed).cpu()
 
     def run(self) -> dict[str, float]:
         """Evaluate now; log the row, print one line, redraw the curves. Returns {label: value}."""
         t = self.trainer
         t0 = time.perf_counter()
         try:
-            results = ev.evaluate(self.generate(), self.real, self.metrics, self.extractor, extra=t.dataset.extra)
+            results = ev.evaluate(self.generate(), self.real, self.metrics, self.extractor, extra=t.spec.extra)
         except GankitError as e:  # e.g. NaN samples from a diverging generator: log it, keep training
             self._message(f"step {t.step}: evaluation failed: {e}")
             results = {}

@@ -62,14 +62,15 @@ def _check_cfg(cfg: Any, shape: tuple[int, ...]) -> None:
         raise ConfigError(f"data shape must be non-empty with positive sizes, got {shape}")
 
 
-def build_models(cfg: Any, data_shape: tuple[int, ...], num_classes: int | None = None) -> Models:
+def build_models(cfg: Any, data_shape: tuple[int, ...], num_classes: int | None = None, pack: int = 1) -> Models:
     """(G, D) for `cfg.arch` with fields z_dim, g_width, d_width, depth, d_norm; ConfigError on bad values.
 
-    With `cfg.cond` (cgan | projection | acgan, default none) the conditional pair for `num_classes`."""
+    With `cfg.cond` (cgan | projection | acgan, default none) the conditional pair for `num_classes`
+    (`pack`: a CGAN D for PacGAN; unconditional D's are built for the packed shape instead)."""
     shape = tuple(int(s) for s in data_shape)
     _check_cfg(cfg, shape)
     if getattr(cfg, "cond", "none") != "none":
-        return build_conditional(cfg, shape, num_classes)
+        return build_conditional(cfg, shape, num_classes, pack)
     return BUILDERS[cfg.arch](cfg, shape)
 
 

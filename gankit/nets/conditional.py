@@ -87,11 +87,13 @@ class ConditionalDiscriminator(nn.Module):
     label pathway. `outputs(x, y)` -> (logits (N,), auxiliary class logits (N, K) or None)."""
 
     def __init__(self, body: nn.Sequential, head: nn.Module, mode: str, num_classes: int,
-                 in_shape: tuple[int, ...], label_planes: bool = False) -> None:
+                 in_shape: tuple[int, ...], label_planes: bool = False, pack: int = 1) -> None:
         super().__init__()
         if mode not in COND_MODES:
             raise ConfigError(f"unknown model.cond {mode!r}; valid: {', '.join(COND_MODES)}")
-        self.body, self.head, self.mode = body, head, mode
+        if pack > 1 and mode != "cgan":
+            raise ConfigError(f"PacGAN packing needs model.cond=cgan (one label per input), not {mode}")
+        self.body, self.head, self.mode, self.pack = body, head, mode, pack
         self.num_classes, self.in_shape, self.label_planes = num_classes, tuple(in_shape), label_planes
         feat = self._feature_dim()
         if mode == "projection":
@@ -101,12 +103,12 @@ class ConditionalDiscriminator(nn.Module):
             self.aux = nn.Linear(feat, num_classes)
 
     def _feature_dim(self) -> int:
-        x = torch.zeros(2, *self.in_shape)
-        y = torch.zeros(2, dtype=torch.long)
+        x = torch.zeros(2 * self.pack, *self.in_shape)
+        y = torch.zeros(2 * self.pack, dtype=torch.long)
         was = self.body.training
         self.body.eval()
         with torch.no_grad():
-            d = self.pool(self.body(self.join(x, y))).shape[1]
+            d = self.pool(self.body(self.packed(self.join(x, y)))).shape[1]
         self.body.train(was)
         return int(d)
 
@@ -120,6 +122,14 @@ class ConditionalDiscriminator(nn.Module):
             return torch.cat([x, oh[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])], dim=1)
         return torch.cat([x.reshape(len(x), -1), oh], dim=1)
 
+    def packed(self, h: Tensor) -> Tensor:
+        """PacGAN: groups of `pack` joined samples concatenated on dim 1 (N/pack inputs)."""
+        if self.pack == 1:
+            return h
+        if h.shape[0] % self.pack:
+            raise ConfigError(f"PacGAN: batch of {h.shape[0]} samples is not divisible by stab.pack={self.pack}")
+        return h.reshape(h.shape[0] // self.pack, self.pack * h.shape[1], *h.shape[2:])
+
     @staticmethod
     def pool(h: Tensor) -> Tensor:
         """phi(x): global sum pooling of conv features, the features themselves for vectors."""
@@ -129,7 +139,7 @@ class ConditionalDiscriminator(nn.Module):
         return self.head(h).reshape(-1)
 
     def outputs(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        h = self.body(self.join(x, y))
+        h = self.body(self.packed(self.join(x, y)))
         logit = self.unconditional_logit(h)
         if self.mode == "projection":
             y = _need_labels(y, self.mode)
@@ -161,18 +171,18 @@ def _check_image_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[0], shape[1]
 
 
-def _mlp_pair(cfg: Any, shape: tuple[int, ...], k: int) -> tuple[nn.Sequential, nn.Module]:
+def _mlp_pair(cfg: Any, shape: tuple[int, ...], k: int, pack: int = 1) -> tuple[nn.Sequential, nn.Module]:
     out_act = "tanh" if len(shape) == 3 else "none"
     G = MLPGenerator(cfg.z_dim + k, shape, width=cfg.g_width, depth=cfg.depth, out_activation=out_act)
-    d_in = (math.prod(shape) + k,) if cfg.cond == "cgan" else shape
+    d_in = ((math.prod(shape) + k) * pack,) if cfg.cond == "cgan" else shape
     D = MLPDiscriminator(d_in, width=cfg.d_width, depth=cfg.depth, norm=cfg.d_norm)
     return G.net, D
 
 
-def _dcgan_pair(cfg: Any, shape: tuple[int, ...], k: int) -> tuple[nn.Sequential, nn.Module]:
+def _dcgan_pair(cfg: Any, shape: tuple[int, ...], k: int, pack: int = 1) -> tuple[nn.Sequential, nn.Module]:
     channels, res = _check_image_shape(shape)
     G = DCGANGenerator(cfg.z_dim + k, res, channels, width=cfg.g_width)
-    d_channels = channels + k if cfg.cond == "cgan" else channels
+    d_channels = (channels + k) * pack if cfg.cond == "cgan" else channels
     D = DCGANDiscriminator(res, d_channels, width=cfg.d_width, norm=cfg.d_norm)
     return G.net, D
 
@@ -180,20 +190,22 @@ def _dcgan_pair(cfg: Any, shape: tuple[int, ...], k: int) -> tuple[nn.Sequential
 PAIRS = {"mlp": _mlp_pair, "dcgan": _dcgan_pair}
 
 
-def build_conditional(cfg: Any, shape: tuple[int, ...], num_classes: int | None) -> tuple[nn.Module, nn.Module]:
-    """(G, D) for cfg.cond in cgan | projection | acgan on cfg.arch; cfg.cond_bn swaps G's norms."""
+def build_conditional(cfg: Any, shape: tuple[int, ...], num_classes: int | None,
+                      pack: int = 1) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for cfg.cond in cgan | projection | acgan on cfg.arch; cfg.cond_bn swaps G's norms.
+    `pack` > 1 (cgan only): D judges `pack` samples with their label planes at once (PacGAN)."""
     if cfg.cond not in COND_MODES:
         raise ConfigError(f"unknown model.cond {cfg.cond!r}; valid: none, {', '.join(COND_MODES)}")
     if num_classes is None or isinstance(num_classes, bool) or int(num_classes) < 2:
         raise ConfigError(f"model.cond={cfg.cond} needs a labelled data set with at least 2 classes, "
                           f"got num_classes={num_classes!r}")
     k = int(num_classes)
-    g_net, base_d = PAIRS[cfg.arch](cfg, shape, k)
+    g_net, base_d = PAIRS[cfg.arch](cfg, shape, k, pack)
     if getattr(cfg, "cond_bn", False):
         g_net = with_conditional_norms(g_net, k)
     G = ConditionalGenerator(g_net, cfg.z_dim, k, shape)
     body, head = _split(base_d.net)
-    D = ConditionalDiscriminator(body, head, cfg.cond, k, shape, label_planes=cfg.arch == "dcgan")
+    D = ConditionalDiscriminator(body, head, cfg.cond, k, shape, label_planes=cfg.arch == "dcgan", pack=pack)
     if cfg.arch == "dcgan" and cfg.cond == "acgan":
         init_weights(D.aux)
     return G, D

@@ -1,31 +1,20 @@
-"""Stabilizers and mode-collapse remedies as composable options of the `stab` config section.
+"""Stabilizers and mode-collapse remedies: options of the `stab` config section, as parts that compose
+with any adversarial family.
 
-`build_stab_models(cfg, shape)` builds the networks with the model-side options (spectral norm,
-minibatch layers, PacGAN, G noise/dropout, MAD-GAN, MRGAN's E and D2, G_ema); `setup_trainer`
-adds their optimizers and the EMA hook. The step-side options (label smoothing/ranges/flipping,
-instance noise, R1, unrolling, MRGAN terms) are applied in `gankit.train.steps`. TTUR and Adam-for-G
-with SGD-for-D are plain `train` options (g_lr/d_lr, g_opt/d_opt).
+- transforms of D's inputs and D's objective with soft targets, regularizers: `compose.py`;
+- model wrappers: spectral norm (`norm.py`), minibatch layers (`minibatch.py`), G noise/dropout (`noise.py`),
+  PacGAN (`pack.py`), EMA (`ema.py`), a discrete latent code (`mixture.py`);
+- remedies with networks and updates of their own (unrolled D, MAD-GAN, MRGAN) are parts the GAN family
+  uses (`unrolled.py`, `madgan.py`, `mrgan.py`).
+TTUR and Adam-for-G with SGD-for-D are plain `train` options (g_lr/d_lr, g_opt/d_opt); lr decay is a core hook.
+`validate_stab` checks the section's own ranges; families check the combinations they support.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from torch import nn
-
 from gankit.errors import ConfigError
-from gankit.nets import build_models
-from gankit.stabilizers.ema import EMAHook, ema_update, make_ema
-from gankit.stabilizers.labels import TARGET_LOSSES, label_spec
-from gankit.stabilizers.madgan import MultiGenerator, add_class_head, madgan_step
-from gankit.stabilizers.minibatch import add_minibatch_layers
-from gankit.stabilizers.mixture import MixtureLatent
-from gankit.stabilizers.mrgan import build_encoder
-from gankit.stabilizers.noise import add_g_noise
-from gankit.stabilizers.norm import apply_spectral_norm
-from gankit.stabilizers.pack import Packed, packed_shape
-from gankit.stabilizers.schedule import LRDecayHook
 
 _NON_NEGATIVE = ("instance_noise", "instance_noise_anneal_steps", "g_noise", "r1_gamma", "ema_start", "minibatch_disc",
                  "unrolled_k", "madgan_k", "mrgan_recon", "mrgan_mode", "latent_components")
@@ -68,129 +57,6 @@ def _check_ranges(s) -> None:
         raise ConfigError("stab.latent_components must be 0 (off) or >= 2 components")
 
 
-def _check_combinations(cfg) -> None:
-    s, loss = cfg.stab, cfg.train.loss
-    if label_spec(s).active and loss not in TARGET_LOSSES:
-        raise ConfigError(f"label smoothing/ranges/flipping (stab.label_smooth, stab.*_label_range, stab.flip_prob) "
-                          f"need a loss with targets ({', '.join(TARGET_LOSSES)}), not train.loss={loss}")
-    if cfg.train.batch_size % s.pack:
-        raise ConfigError(f"train.batch_size={cfg.train.batch_size} must be divisible by stab.pack={s.pack}")
-    if s.madgan_k:
-        clash = [k for k, on in {"pack": s.pack > 1, "unrolled_k": s.unrolled_k > 0, "mrgan_*": mrgan_on(s),
-                                 "label options": label_spec(s).active, "r1_gamma": s.r1_gamma > 0,
-                                 "instance_noise": s.instance_noise > 0}.items() if on]
-        if clash:
-            raise ConfigError(f"stab.madgan_k uses its own (k+1)-class step; it cannot be combined with stab.{', stab.'.join(clash)}")
-        if loss not in ("minimax", "nonsat"):
-            raise ConfigError(f"stab.madgan_k uses a cross-entropy loss; set train.loss=nonsat (got {loss})")
-
-
-_UNCONDITIONAL_ONLY = {"pack": lambda s: s.pack > 1, "minibatch_disc": lambda s: s.minibatch_disc > 0,
-                       "mbstd": lambda s: s.mbstd, "g_noise/g_dropout": lambda s: s.g_noise > 0 or s.g_dropout > 0,
-                       "madgan_k": lambda s: s.madgan_k > 0, "mrgan_*": mrgan_on, "unrolled_k": lambda s: s.unrolled_k > 0,
-                       "label options": lambda s: label_spec(s).active, "instance_noise": lambda s: s.instance_noise > 0,
-                       "r1_gamma": lambda s: s.r1_gamma > 0, "latent_components": lambda s: s.latent_components > 0}
-
-
-def validate_stab(cfg) -> None:
-    """ConfigError for out-of-range stab values and incompatible combinations."""
-    _check_ranges(cfg.stab)
-    _check_combinations(cfg)
-    if getattr(cfg.model, "cond", "none") != "none":
-        used = [k for k, on in _UNCONDITIONAL_ONLY.items() if on(cfg.stab)]
-        if used:
-            raise ConfigError(f"stab.{', stab.'.join(used)} work with unconditional models only (model.cond=none); "
-                              "spectral norm and EMA work with both")
-
-
-def stabilize_generator(G: nn.Module, s) -> nn.Module:
-    """Generator-side options on one G: noise/dropout layers, spectral norm."""
-    if s.g_noise > 0 or s.g_dropout > 0:
-        add_g_noise(G, s.g_noise, s.g_dropout, s.g_noise_at_sampling)
-    return apply_spectral_norm(G) if s.spectral_norm_g else G
-
-
-def stabilize_discriminator(D: nn.Module, s) -> nn.Module:
-    """Discriminator-side options on a D built for the packed shape: minibatch layers, MAD-GAN head,
-    spectral norm, PacGAN wrapper."""
-    add_minibatch_layers(D, s.minibatch_disc, s.minibatch_disc_dim, s.mbstd)
-    if s.madgan_k:
-        add_class_head(D, s.madgan_k + 1)
-    if s.spectral_norm_d:
-        apply_spectral_norm(D)
-    return Packed(D, s.pack) if s.pack > 1 else D
-
-
-def _g_model_cfg(cfg):
-    """The model section G is built from: with a discrete latent code G takes k + z_dim - 1 inputs."""
-    k = cfg.stab.latent_components
-    return dataclasses.replace(cfg.model, z_dim=cfg.model.z_dim - 1 + k) if k else cfg.model
-
-
-def _one_generator(G: nn.Module, cfg) -> nn.Module:
-    G = stabilize_generator(G, cfg.stab)
-    k = cfg.stab.latent_components
-    return MixtureLatent(G, k, cfg.model.z_dim) if k else G
-
-
-def _generators(cfg, shape: tuple[int, ...], first: nn.Module) -> nn.Module:
-    s = cfg.stab
-    if not s.madgan_k:
-        return _one_generator(first, cfg)
-    pool = [first]
-
-    def make() -> nn.Module:
-        return _one_generator(pool.pop() if pool else build_models(_g_model_cfg(cfg), shape)[0], cfg)
-
-    return MultiGenerator(make, s.madgan_k)
-
-
-def build_generator(cfg, shape: tuple[int, ...], num_classes: int | None = None) -> nn.Module:
-    """G as a run with this config trains it (for loading checkpoints)."""
-    return _generators(cfg, shape, build_models(_g_model_cfg(cfg), shape, num_classes)[0])
-
-
-def build_discriminator(cfg, shape: tuple[int, ...]) -> nn.Module:
-    """D as a run with this config trains it."""
-    return stabilize_discriminator(build_models(cfg.model, packed_shape(shape, cfg.stab.pack))[1], cfg.stab)
-
-
-def build_stab_models(cfg, shape: tuple[int, ...], num_classes: int | None = None) -> dict[str, nn.Module]:
-    """{"G", "D"} plus "E", "D2" (MRGAN) and "G_ema" (EMA) as the config asks.
-
-    With every option off this is exactly `build_models` (the same random draws)."""
-    s = cfg.stab
-    G, D = build_models(cfg.model, shape, num_classes)
-    if s.latent_components:
-        G = build_models(_g_model_cfg(cfg), shape, num_classes)[0]
-    if s.pack > 1:
-        D = build_models(cfg.model, packed_shape(shape, s.pack))[1]
-    models = {"G": _generators(cfg, shape, G), "D": stabilize_discriminator(D, s)}
-    if mrgan_on(s):
-        models["E"] = build_encoder(build_models(cfg.model, shape)[1], cfg.model.z_dim)
-        models["D2"] = build_discriminator(cfg, shape)
-    if s.ema > 0:
-        models["G_ema"] = make_ema(models["G"])
-    return models
-
-
-def setup_trainer(trainer) -> None:
-    """Optimizers for E (G's settings) and D2 (D's settings), the EMA and lr-decay hooks and MAD-GAN's step."""
-    from gankit.train.trainer import make_optimizer
-
-    t, s = trainer.cfg.train, trainer.cfg.stab
-    if "E" in trainer.models:
-        trainer.optims["E"] = make_optimizer(t.g_opt, trainer.models["E"].parameters(), t.g_lr, t)
-    if "D2" in trainer.models:
-        trainer.optims["D2"] = make_optimizer(t.d_opt, trainer.models["D2"].parameters(), t.d_lr, t)
-    if "G_ema" in trainer.models:
-        trainer.register(EMAHook(s.ema, s.ema_start))
-    if s.lr_decay != "none":
-        trainer.register(LRDecayHook(s.lr_decay, s.lr_decay_floor))
-    if s.madgan_k:
-        trainer.step_fn = madgan_step
-
-
-__all__ = ["EMAHook", "MixtureLatent", "MultiGenerator", "Packed", "apply_spectral_norm", "build_discriminator", "build_generator",
-           "build_stab_models", "ema_update", "setup_trainer", "stabilize_discriminator", "stabilize_generator",
-           "validate_stab"]
+def validate_stab(s) -> None:
+    """ConfigError for out-of-range values of the stab section."""
+    _check_ranges(s)

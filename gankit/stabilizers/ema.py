@@ -1,4 +1,4 @@
-"""Exponential moving average of G's weights (Yazici et al. 2019; Karras et al. 2018)."""
+"""Exponential moving average of a module's weights (Yazici et al. 2019; Karras et al. 2018)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import copy
 import torch
 from torch import nn
 
-from gankit.train.trainer import HookBase
+from gankit.core.loop import HookBase
 
 
-def make_ema(G: nn.Module) -> nn.Module:
-    """A frozen copy of G to hold the average."""
-    ema = copy.deepcopy(G)
+def make_ema(module: nn.Module) -> nn.Module:
+    """A frozen copy of `module` to hold the average."""
+    ema = copy.deepcopy(module)
     ema.requires_grad_(False)
     return ema
 
@@ -27,14 +27,14 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 class EMAHook(HookBase):
-    """After every step: G_ema copies G before `start`, then averages with `decay`."""
+    """After every step: `ema` copies `source` up to step `start`, then averages with `decay`."""
 
-    def __init__(self, decay: float, start: int = 0):
-        self.decay, self.start = decay, start
+    def __init__(self, ema: nn.Module, source: nn.Module, decay: float, start: int = 0):
+        self.ema, self.source, self.decay, self.start = ema, source, decay, start
 
     def after_step(self) -> None:
         t = self.trainer
         if t.status != "running" and t.status != "interrupted":
             return
         decay = 0.0 if t.step <= self.start else self.decay
-        ema_update(t.models["G_ema"], t.models["G"], decay)
+        ema_update(self.ema, self.source, decay)

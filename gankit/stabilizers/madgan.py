@@ -62,27 +62,3 @@ def madgan_g_loss(fake_logits: Tensor, k: int) -> Tensor:
     """Non-saturating: every generator's samples should be classified as real (class k)."""
     y = torch.full((fake_logits.shape[0],), k, dtype=torch.long, device=fake_logits.device)
     return F.cross_entropy(fake_logits, y)
-
-
-def madgan_step(trainer) -> dict[str, float]:
-    """n_critic (k+1)-way D updates, then one update of all generators."""
-    cfg, k = trainer.cfg.train, trainer.cfg.stab.madgan_k
-    G, D = trainer.models["G"], trainer.models["D"]
-    for _ in range(cfg.n_critic):
-        real, _ = trainer.next_batch()
-        with torch.no_grad():
-            fake = G(trainer.sample_z(real.shape[0]))
-        which = G.assignment(real.shape[0], real.device)
-        real_logits, fake_logits = D(real), D(fake)
-        d_loss = madgan_d_loss(real_logits, fake_logits, which, k)
-        trainer.optims["D"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        trainer.optims["D"].step()
-    g_loss = madgan_g_loss(D(G(trainer.sample_z(cfg.batch_size))), k)
-    trainer.optims["G"].zero_grad(set_to_none=True)
-    g_loss.backward()
-    trainer.optims["G"].step()
-    real_p = real_logits.softmax(1)[:, k].mean().item()
-    fake_p = fake_logits.softmax(1)[:, k].mean().item()
-    return {"loss/d": d_loss.item(), "loss/g": g_loss.item(), "d/real": real_p, "d/fake": fake_p,
-            "critic/w_estimate": real_p - fake_p}

@@ -17,26 +17,20 @@ def build_encoder(D_like: nn.Module, z_dim: int) -> nn.Module:
     return add_class_head(D_like, z_dim)
 
 
-def d2_update(trainer, real: Tensor) -> dict[str, float]:
-    """One update of D2: G(E(x)) is its real side, G(z) its fake side (the trainer's loss)."""
-    G, E, D2 = trainer.models["G"], trainer.models["E"], trainer.models["D2"]
+def d2_loss(G: nn.Module, E: nn.Module, D2: nn.Module, loss, real: Tensor, z: Tensor) -> Tensor:
+    """D2's loss: G(E(x)) is its real side, G(z) its fake side (the run's GAN loss)."""
     with torch.no_grad():
         rec = G(E(real))
-        fake = G(trainer.sample_z(real.shape[0]))
-    loss = trainer.loss.d(D2(rec), D2(fake))
-    trainer.optims["D2"].zero_grad(set_to_none=True)
-    loss.backward()
-    trainer.optims["D2"].step()
-    return {"loss/d2": loss.item()}
+        fake = G(z)
+    return loss.d(D2(rec), D2(fake))
 
 
-def g_terms(trainer, real: Tensor, fake: Tensor) -> tuple[Tensor, dict[str, float]]:
+def g_terms(G: nn.Module, E: nn.Module, D: nn.Module, D2: nn.Module, loss, stab, real: Tensor,
+            fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
     """The MRGAN terms added to G's loss (E gets its gradients from them), and their values."""
-    st = trainer.cfg.stab
-    G, E = trainer.models["G"], trainer.models["E"]
     rec = G(E(real))
     recon = (real - rec).pow(2).flatten(1).sum(1).mean()
-    mode = trainer.loss.g(trainer.models["D"](rec))
-    diffusion = trainer.loss.g(trainer.models["D2"](fake))
-    total = st.mrgan_recon * recon + st.mrgan_mode * mode + diffusion
-    return total, {"mrgan/recon": recon.item(), "mrgan/mode": mode.item(), "mrgan/diffusion": diffusion.item()}
+    mode = loss.g(D(rec))
+    diffusion = loss.g(D2(fake))
+    total = stab.mrgan_recon * recon + stab.mrgan_mode * mode + diffusion
+    return total, {"mrgan/recon": recon.detach(), "mrgan/mode": mode.detach(), "mrgan/diffusion": diffusion.detach()}

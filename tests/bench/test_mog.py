@@ -6,7 +6,7 @@ from gankit import drs
 from gankit.bench import mog, samplers
 from gankit.cli import main
 from gankit.errors import ConfigError
-from gankit.train.run import build_trainer
+from gankit.run import build_trainer
 
 
 def test_recipe_configs_cover_the_issue():

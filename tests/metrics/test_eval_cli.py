@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from gankit.cli import main
-from gankit.config import DataConfig, apply_overrides
+from gankit.config import DataConfig
+from gankit.families.registry import apply_overrides
 from gankit.data import build_dataset
 from gankit.presets import preset_config
-from gankit.train.run import train
+from gankit.run import train
 
 N = 300  # > 128 feature dimensions, so the covariances are not singular
 

@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 
 from gankit import viz
-from gankit.config import apply_overrides
+from gankit.families.registry import apply_overrides
 from gankit.errors import ConfigError
 from gankit.metrics.hook import EvalHook
 from gankit.presets import preset_config
-from gankit.train.run import train
+from gankit.run import train
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gankit.config import apply_overrides
+from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
 
 
@@ -20,3 +20,13 @@ def tiny(tmp_path, preset: str = "gan-ring8", **over):
 
 def params(trainer) -> dict:
     return {f"{n}.{k}": v.clone() for n, m in trainer.models.items() for k, v in m.state_dict().items()}
+
+
+def gan_models(cfg, shape: tuple[int, ...], num_classes: int | None = None) -> dict:
+    """The GAN family's modules for data of `shape` (as a run with `cfg` builds them)."""
+    from gankit.core.spec import DataSpec
+    from gankit.families.gan import build_models_for
+
+    fields = {"x": tuple(shape), **({"y": ()} if num_classes else {})}
+    spec = DataSpec("image" if len(shape) == 3 else "vector", fields, num_classes=num_classes)
+    return build_models_for(cfg, spec)

@@ -2,7 +2,9 @@ import torch
 from torch import nn
 
 from gankit.stabilizers.ema import ema_update, make_ema
-from gankit.train.run import build_trainer
+from gankit.run import build_trainer
+
+from gankit.families.gan import generate, sampler_module
 
 from ._helpers import tiny
 
@@ -31,4 +33,9 @@ def test_ema_hook_copies_before_start_then_averages(tmp_path):
     for b, pe, p in zip(before, t.models["G_ema"].parameters(), t.models["G"].parameters()):
         torch.testing.assert_close(pe, 0.5 * b + 0.5 * p)
     z = torch.randn(5, 4)
-    assert torch.equal(t.generate(z), t.models["G_ema"](z))  # sampling uses G_ema
+    assert torch.equal(_gen(t, z), t.models["G_ema"](z))  # sampling uses G_ema
+
+
+def _gen(t, z):
+    """Samples of the trained run's sampling generator (G_ema when there is one), eval mode."""
+    return generate(sampler_module(t.models), z)

@@ -2,16 +2,15 @@ import pytest
 import torch
 
 from gankit.errors import ConfigError
-from gankit.stabilizers import build_discriminator, build_generator
 from gankit.stabilizers.madgan import madgan_d_loss
-from gankit.train.run import build_trainer
+from gankit.run import build_trainer
 
-from ._helpers import tiny
+from ._helpers import gan_models, tiny
 
 
 def test_madgan_generators_and_k_plus_one_outputs(tmp_path):
     cfg = tiny(tmp_path, **{"stab.madgan_k": 3})
-    G, D = build_generator(cfg, (2,)), build_discriminator(cfg, (2,))
+    G, D = gan_models(cfg, (2,))["G"], gan_models(cfg, (2,))["D"]
     assert len(G.gens) == 3 and G.assignment(7).tolist() == [0, 1, 2, 0, 1, 2, 0]
     z = torch.randn(6, 4)
     out = G(z)

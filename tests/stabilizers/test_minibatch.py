@@ -1,9 +1,8 @@
 import torch
 
-from gankit.stabilizers import build_discriminator
 from gankit.stabilizers.minibatch import MinibatchDiscrimination, MinibatchStdDev
 
-from ._helpers import tiny
+from ._helpers import gan_models, tiny
 
 
 def test_minibatch_discrimination_shape_and_cross_sample_dependence():
@@ -30,7 +29,7 @@ def test_minibatch_stddev_feature():
 
 def test_discriminators_with_minibatch_layers(tmp_path):
     cfg = tiny(tmp_path, **{"stab.minibatch_disc": 5, "stab.mbstd": True})
-    D = build_discriminator(cfg, (2,))
+    D = gan_models(cfg, (2,))["D"]
     x = torch.randn(8, 2)
     out = D(x)
     assert out.shape == (8,)
@@ -38,4 +37,4 @@ def test_discriminators_with_minibatch_layers(tmp_path):
     x2[7] += 3.0
     assert abs(D(x2)[0] - out[0]) > 1e-6  # D's verdict on sample 0 depends on sample 7
     cfg = tiny(tmp_path, "dcgan-fashion", **{"stab.minibatch_disc": 3, "stab.mbstd": True})
-    assert build_discriminator(cfg, (1, 28, 28))(torch.randn(4, 1, 28, 28)).shape == (4,)
+    assert gan_models(cfg, (1, 28, 28))["D"](torch.randn(4, 1, 28, 28)).shape == (4,)

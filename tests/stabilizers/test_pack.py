@@ -2,10 +2,9 @@ import pytest
 import torch
 
 from gankit.errors import ConfigError
-from gankit.stabilizers import build_discriminator
 from gankit.stabilizers.pack import pack, packed_shape
 
-from ._helpers import tiny
+from ._helpers import gan_models, tiny
 
 
 def test_pack_concatenates_consecutive_samples():
@@ -23,10 +22,10 @@ def test_pack_concatenates_consecutive_samples():
 
 def test_packed_discriminators(tmp_path):
     cfg = tiny(tmp_path, **{"stab.pack": 4})
-    D = build_discriminator(cfg, (2,))
+    D = gan_models(cfg, (2,))["D"]
     assert D(torch.randn(16, 2)).shape == (4,)
     cfg = tiny(tmp_path, "dcgan-fashion", **{"stab.pack": 2})
-    D = build_discriminator(cfg, (1, 28, 28))
+    D = gan_models(cfg, (1, 28, 28))["D"]
     assert D(torch.randn(6, 1, 28, 28)).shape == (3,)
     with pytest.raises(ConfigError, match="divisible by stab.pack"):
         tiny(tmp_path, **{"stab.pack": 3})

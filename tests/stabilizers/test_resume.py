@@ -3,9 +3,11 @@
 import pytest
 import torch
 
-from gankit.train import checkpoint as ck
-from gankit.train.hooks import HookBase
-from gankit.train.run import build_trainer, train
+from gankit.core import checkpoint as ck
+from gankit.core.loop import HookBase
+from gankit.run import build_trainer, train
+
+from gankit.families.gan import generate, sampler_module
 
 from ._helpers import params, tiny
 
@@ -48,6 +50,11 @@ def test_sample_loads_a_stabilized_generator(tmp_path):
     _, t = train(tiny(tmp_path, **over))
     G, _, _ = load_generator(tmp_path / "run")
     z = torch.randn(6, 4)
-    torch.testing.assert_close(G(z), t.generate(z))
+    torch.testing.assert_close(G(z), _gen(t, z))
     assert generate(G, 10).shape == (10, 2)
     assert ck.find_checkpoint(tmp_path / "run").name == "step_00000008.json"
+
+
+def _gen(t, z):
+    """Samples of the trained run's sampling generator (G_ema when there is one), eval mode."""
+    return generate(sampler_module(t.models), z)

@@ -1,4 +1,4 @@
-"""Set up a run from a config — data, networks, trainer, hooks, run directory — and train it."""
+"""Set up a run from a config — data, the family's modules and phases, trainer, hooks, run directory — and train it."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ from pathlib import Path
 
 import torch
 
-from gankit.config import Config, from_dict, to_dict
+from gankit.config import Config, to_dict
+from gankit.core import checkpoint as ck
+from gankit.core.hooks import CheckpointHook, LogHook, LRDecayHook, SampleHook
+from gankit.core.loop import Trainer, resolve_device
 from gankit.data import build_dataset
 from gankit.errors import CheckpointError, ConfigError
+from gankit.families.registry import family_of, from_dict
 from gankit.monitor import MonitorHook
-from gankit.stabilizers import build_stab_models, setup_trainer
-from gankit.train import checkpoint as ck
-from gankit.train.cond_steps import CondSampleHook
-from gankit.train.hooks import CheckpointHook, LogHook, SampleHook
-from gankit.train.steps import STEPS
-from gankit.train.trainer import Trainer, resolve_device
 
 
 def new_run_dir(cfg: Config) -> Path:
@@ -56,15 +54,13 @@ def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True) -> Trainer:
     device = resolve_device(cfg.train.device)
     torch.manual_seed(cfg.train.seed)
     dataset = build_dataset(cfg.data)
-    cond = cfg.model.cond != "none"
-    models = build_stab_models(cfg, dataset.shape, dataset.num_classes if dataset.y is not None else None)
-    step = STEPS["conditional" if cond else "unconditional"]
-    trainer = Trainer(cfg, run_dir, dataset, models, step, device)
-    setup_trainer(trainer)  # optimizers of extra models (MRGAN), the EMA hook, MAD-GAN's step
+    setup = family_of(cfg).build(cfg, dataset.spec)  # its own hooks (e.g. EMA) come first
+    trainer = Trainer(cfg, run_dir, dataset, setup, device)
+    if cfg.stab.lr_decay != "none":
+        trainer.register(LRDecayHook(cfg.stab.lr_decay, cfg.stab.lr_decay_floor))
     if hooks:
         lg = cfg.log
-        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard),
-                         (CondSampleHook if cond else SampleHook)(lg.sample_every, lg.n_grid),
+        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard), SampleHook(lg.sample_every, lg.n_grid),
                          CheckpointHook(lg.ckpt_every))
         if cfg.stab.monitor:  # warnings with advice: D loss ~0, G falls while D rises, low diversity, NaN/Inf
             trainer.register(MonitorHook(every=lg.sample_every or 500))

@@ -1,8 +1,9 @@
-"""The training loop: a step function per regime, hooks for everything else, exact resume.
+"""The training loop: phases for the updates, hooks for everything else, exact resume.
 
-The trainer owns the state that a checkpoint must capture — networks (``models``), optimizers
-(``optims``), the step counter, the data stream position and every random generator — and
-nothing else. Logging, sample grids, checkpoints and evaluation are hooks.
+The trainer owns the state a checkpoint must capture — modules, optimizers, the step counter, the
+data stream position and every random generator — and nothing else. It knows no model roles: a
+family's `Setup` names the modules, optimizers and phases. Logging, pictures, checkpoints,
+schedules and evaluation are hooks.
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Callable
 
 import torch
-from torch import nn
 
-from gankit.config import Config, to_dict
+from gankit.config import to_dict
+from gankit.core import checkpoint as ck
+from gankit.core.optim import base_lrs
+from gankit.core.phases import Phase, Setup, StepContext
 from gankit.errors import CheckpointError, ConfigError
-from gankit.losses import get_loss
-from gankit.train import checkpoint as ck
-
-StepFn = Callable[["Trainer"], dict[str, float]]
 
 
 class BatchStream:
@@ -53,17 +51,6 @@ class BatchStream:
         self._perm = self._permutation()
 
 
-def make_optimizer(kind: str, params, lr: float, cfg) -> torch.optim.Optimizer:
-    factories = {
-        "adam": lambda: torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2)),
-        "sgd": lambda: torch.optim.SGD(params, lr=lr, momentum=cfg.momentum),
-        "rmsprop": lambda: torch.optim.RMSprop(params, lr=lr),
-    }
-    if kind not in factories:
-        raise ConfigError(f"unknown optimizer '{kind}'; valid: {', '.join(factories)}")
-    return factories[kind]()
-
-
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -86,53 +73,67 @@ class HookBase:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, run_dir: Path, dataset, models: dict[str, nn.Module],
-                 step_fn: StepFn, device: torch.device):
+    """Runs a family's phases over a dict-batch data set; `cfg` is the run's config (saved in checkpoints)."""
+
+    def __init__(self, cfg, run_dir: Path, dataset, setup: Setup, device: torch.device):
         self.cfg, self.run_dir, self.dataset, self.device = cfg, Path(run_dir), dataset, device
-        self.models = {k: m.to(device) for k, m in models.items()}
-        t = cfg.train
-        self.optims: dict[str, torch.optim.Optimizer] = {
-            "G": make_optimizer(t.g_opt, self.models["G"].parameters(), t.g_lr, t),
-            "D": make_optimizer(t.d_opt, self.models["D"].parameters(), t.d_lr, t),
-        }
-        lparams = {"a": t.lsgan_a, "b": t.lsgan_b, "c": t.lsgan_c} if t.loss == "lsgan" else {}
-        self.loss = get_loss(t.loss, **lparams)
-        self.step_fn = step_fn
+        self.spec = dataset.spec
+        self.setup = setup
+        self.models = {k: m.to(device) for k, m in setup.models.items()}
+        self.optims = setup.optims
+        self.base_lrs = base_lrs(self.optims)  # as configured, for schedules
+        self.phases: list[Phase] = list(setup.phases)
         self.step = 0
-        self.stream = BatchStream(len(dataset), t.batch_size, t.seed)
-        self.z_gen = torch.Generator(device=device).manual_seed(t.seed + 1)
+        self.stream = BatchStream(len(dataset), cfg.train.batch_size, cfg.train.seed)
+        self.noise = torch.Generator(device=device).manual_seed(cfg.train.seed + 1)
         self.hooks: list[HookBase] = []
         self.scalars: dict[str, float] = {}
+        self.samples_seen = 0  # data samples drawn so far in this process (throughput)
         self.stop_signal: int | None = None
         self.status = "running"
-        self._x = dataset.x  # kept on the CPU; batches move to the device
-        self._y = dataset.y
+        self._fields = dataset.fields  # kept on the CPU; batches move to the device
+        self.register(*setup.hooks)
 
-    # ---- what step functions use -------------------------------------------------------
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    # ---- data ------------------------------------------------------------------------------
+    def next_batch(self) -> dict[str, torch.Tensor]:
         idx = self.stream.next()
-        x = self._x[idx].to(self.device, non_blocking=True)
-        y = self._y[idx].to(self.device) if self._y is not None else None
-        return x, y
+        self.samples_seen += len(idx)
+        return {k: v[idx].to(self.device, non_blocking=True) for k, v in self._fields.items()}
 
-    def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.models["G"].z_dim, generator=self.z_gen, device=self.device)
+    def real(self, n: int) -> torch.Tensor:
+        """The first n samples of the data set's main field (for pictures and evaluation)."""
+        return self._fields[self.spec.main][:n]
 
-    @torch.no_grad()
-    def generate(self, z: torch.Tensor, **kwargs) -> torch.Tensor:
-        """Samples for viewing and evaluation: the EMA generator if there is one, in eval mode."""
-        G = self.models.get("G_ema", self.models["G"])
-        was_training = G.training
-        G.eval()
-        out = G(z.to(self.device), **kwargs)
-        G.train(was_training)
-        return out
-
-    # ---- the loop ----------------------------------------------------------------------
+    # ---- the loop ----------------------------------------------------------------------------
     def register(self, *hooks: HookBase) -> None:
         for h in hooks:
             h.trainer = self
             self.hooks.append(h)
+
+    def run_step(self) -> dict[str, float]:
+        """Every due phase, each `repeats` times: loss, zero_grad, backward, optimizer steps, `after`."""
+        ctx = StepContext(self.models, self.optims, self.step, self.noise, self.device)
+        out: dict = {}
+        batch = None
+        for phase in self.phases:
+            if self.step % phase.interval:
+                continue
+            ctx.repeats = phase.repeats
+            for i in range(phase.repeats):
+                ctx.repeat = i
+                if phase.new_batch or batch is None:
+                    batch = self.next_batch()
+                loss, scalars = phase.loss(batch, ctx)
+                opts = [self.optims[name] for name in phase.optims]
+                for opt in opts:
+                    opt.zero_grad(set_to_none=True)
+                loss.backward()
+                for opt in opts:
+                    opt.step()
+                if phase.after is not None:
+                    phase.after()
+                out.update(scalars)
+        return {k: float(v) for k, v in out.items()}
 
     def train(self) -> str:
         """Run until cfg.train.steps; returns 'finished', 'interrupted' or 'diverged'."""
@@ -143,7 +144,7 @@ class Trainer:
                 h.before_train()
             self.status = "running"
             while self.step < self.cfg.train.steps and self.status == "running":
-                scalars = self.step_fn(self)
+                scalars = self.run_step()
                 self.step += 1
                 self.scalars = scalars
                 if not all(map(_finite, scalars.values())):
@@ -166,12 +167,13 @@ class Trainer:
             raise KeyboardInterrupt
         self.stop_signal = signum
 
-    # ---- checkpoints --------------------------------------------------------------------
+    # ---- checkpoints ---------------------------------------------------------------------------
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         tensors: dict[str, torch.Tensor] = {}
+        spec = self.spec
         meta: dict = {"config": to_dict(self.cfg), "stream": self.stream.state(), "optims": {}, "time": time.time(),
-                      "data_shape": list(self.dataset.shape), "class_names": self.dataset.class_names,
-                      "num_classes": getattr(self.models["G"], "num_classes", None)}
+                      "spec": spec.to_dict(), "data_shape": list(spec.shape),
+                      "class_names": list(spec.class_names) if spec.class_names else None, **self.setup.meta}
         for name, m in self.models.items():
             tensors.update(ck.module_tensors(f"model.{name}", m))
         for name, opt in self.optims.items():
@@ -179,7 +181,7 @@ class Trainer:
             tensors.update(t)
             meta["optims"][name] = m
         tensors["rng.torch"] = torch.get_rng_state()
-        tensors["rng.z"] = self.z_gen.get_state()
+        tensors["rng.z"] = self.noise.get_state()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         return tensors, meta
@@ -201,7 +203,7 @@ class Trainer:
         self.step = int(meta["step"])
         self.stream.load_state(meta["stream"])
         torch.set_rng_state(tensors["rng.torch"])
-        self.z_gen.set_state(tensors["rng.z"])
+        self.noise.set_state(tensors["rng.z"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
 

@@ -1,4 +1,4 @@
-"""The conditional step through the real trainer: presets, AC-GAN auxiliary loss, penalties, resume, grids."""
+"""Conditional GANs through the family core: presets, AC-GAN auxiliary loss, penalties, stabilizers, resume, grids."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import pytest
 import torch
 from PIL import Image
 
-from gankit.config import apply_overrides
+from gankit.families.registry import apply_overrides
 from gankit.errors import ConfigError
 from gankit.nets.conditional import ConditionalGenerator
 from gankit.presets import preset_config
-from gankit.train import checkpoint as ck
-from gankit.train.cond_steps import conditional_step
-from gankit.train.hooks import HookBase
-from gankit.train.run import build_trainer, train
-from gankit.train.steps import STEPS
+from gankit.core import checkpoint as ck
+from gankit.core.loop import HookBase
+from gankit.run import build_trainer, train
 
 QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run"}
 
@@ -35,15 +33,12 @@ class Record(HookBase):
         self.rows.append(dict(self.trainer.scalars))
 
 
-def test_registered():
-    assert STEPS["conditional"] is conditional_step
-
-
 @pytest.mark.parametrize("preset", ["cgan-fashion", "projection-fashion", "acgan-fashion"])
 def test_presets_train_a_few_steps(tmp_path, preset):
     status, t = train(tiny(tmp_path, preset))
     assert status == "finished" and t.step == 4
-    assert isinstance(t.models["G"], ConditionalGenerator) and t.step_fn is conditional_step
+    assert isinstance(t.models["G"], ConditionalGenerator)
+    assert [(p.name, p.optims, p.repeats) for p in t.phases] == [("D", ("D",), 1), ("G", ("G",), 1)]
     assert {"loss/d", "loss/g", "d/real", "d/fake"} <= t.scalars.keys()
     assert ("loss/aux_real" in t.scalars) == (preset == "acgan-fashion")
     assert all(v == v for v in t.scalars.values())
@@ -70,6 +65,26 @@ def test_gradient_penalty_with_projection(tmp_path):
     status, t = train(tiny(tmp_path, "projection-fashion", **{"train.loss": "wgan-gp", "model.d_norm": "layer",
                                                                "train.n_critic": 2}))
     assert status == "finished" and t.scalars["loss/penalty"] > 0
+
+
+def test_cgan_with_pack_instance_noise_and_r1(tmp_path):
+    """The stabilizers compose with a conditional model: PacGAN packs samples with their label planes."""
+    over = {"stab.pack": 2, "stab.instance_noise": 0.1, "stab.r1_gamma": 1.0, "train.steps": 3}
+    status, t = train(tiny(tmp_path, "cgan-fashion", **over))
+    assert status == "finished" and t.scalars["loss/r1"] > 0
+    D = t.models["D"]
+    assert D.pack == 2 and D.body[0].in_channels == 2 * (1 + 10)  # (image + 10 label planes) x 2
+    x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
+    assert D(x, y).shape == (4,)
+    # a pack's logit depends on both samples' labels
+    y2 = y.clone()
+    y2[1] = (y2[1] + 1) % 10
+    diff = (D.eval()(x, y) - D(x, y2)).abs()
+    assert diff[0] > 0 and torch.all(diff[1:] == 0)
+    with pytest.raises(ConfigError, match="PacGAN works with model.cond=cgan"):
+        tiny(tmp_path, "projection-fashion", **{"stab.pack": 2})
+    with pytest.raises(ConfigError, match="unrolled"):
+        tiny(tmp_path, "cgan-fashion", **{"stab.unrolled_k": 2})
 
 
 def test_resume_is_exact(tmp_path):

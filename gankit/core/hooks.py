@@ -1,4 +1,4 @@
-"""Hooks: logging (JSONL, TensorBoard, progress bar), sample grids, loss curves and checkpoints."""
+"""Hooks: logging (JSONL, TensorBoard, progress bar), progress pictures, loss curves, checkpoints, lr schedules."""
 
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from pathlib import Path
 import torch
 
 from gankit import viz
-from gankit.train.trainer import HookBase
-
-LOSS_GROUPS = {
-    "loss": ["loss/d", "loss/g", "loss/penalty"],
-    "D output": ["d/real", "d/fake"],
-    "critic": ["critic/w_estimate"],
-}
+from gankit.core.loop import HookBase
+from gankit.core.optim import decay_factor, set_lrs
 
 
 class LogHook(HookBase):
@@ -33,7 +28,7 @@ class LogHook(HookBase):
         t = self.trainer
         self.path = t.run_dir / "metrics.jsonl"
         self._t0, self._step0 = time.perf_counter(), t.step
-        self._tw, self._sw = self._t0, t.step
+        self._tw, self._sw = self._t0, t.samples_seen
         if self.use_tb:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -59,15 +54,15 @@ class LogHook(HookBase):
         if not self._count:
             return
         now = time.perf_counter()
-        # real images shown to D per second (an epoch of N images takes N / img_per_s seconds)
-        imgs = (t.step - self._sw) * t.cfg.train.batch_size * t.cfg.train.n_critic
+        # data samples drawn per second (an epoch of N samples takes N / img_per_s seconds)
+        imgs = t.samples_seen - self._sw
         row = {"step": t.step, "time": time.time(), "img_per_s": imgs / max(now - self._tw, 1e-9)}
         row.update({k: v / self._count for k, v in self._sums.items()})
         self.write(row)
         if self.bar is not None:
             short = {k.split("/")[-1]: f"{v:.3g}" for k, v in row.items() if k.startswith("loss/")}
             self.bar.set_postfix(img_s=f"{row['img_per_s']:.0f}", **short, refresh=False)
-        self._sums, self._count, self._tw, self._sw = {}, 0, now, t.step
+        self._sums, self._count, self._tw, self._sw = {}, 0, now, t.samples_seen
 
     def write(self, row: dict) -> None:
         """Append one row to metrics.jsonl and TensorBoard (other hooks log through this too)."""
@@ -94,16 +89,13 @@ class LogHook(HookBase):
 
 
 class SampleHook(HookBase):
-    """Sample grids (or 2D scatter plots) at a fixed z, and the loss-curve PNG, every `every` steps."""
+    """The family's progress picture (sample grid, scatter, ...) and the loss-curve PNG every `every` steps."""
 
-    def __init__(self, every: int, n: int, seed: int = 12345):
-        self.every, self.n, self.seed = every, n, seed
+    def __init__(self, every: int, n_real: int = 0):
+        self.every, self.n_real = every, n_real
 
     def before_train(self) -> None:
-        t = self.trainer
-        g = torch.Generator().manual_seed(self.seed)
-        self.z = torch.randn(self.n, t.models["G"].z_dim, generator=g)
-        self.dir = t.run_dir / "samples"
+        self.dir = self.trainer.run_dir / "samples"
 
     def after_step(self) -> None:
         t = self.trainer
@@ -116,16 +108,13 @@ class SampleHook(HookBase):
 
     def save(self) -> Path:
         t = self.trainer
-        fake = t.generate(self.z).cpu()
         path = self.dir / f"step_{t.step:08d}.png"
-        if fake.dim() == 4:
-            viz.save_grid(fake, path, scale=2)
-        else:
-            real = t.dataset.x[: len(fake)]
-            viz.save_scatter(fake, path, real=real, centers=t.dataset.extra.get("centers"), title=f"step {t.step}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        real = t.real(self.n_real) if self.n_real else None
+        t.setup.preview(path, f"step {t.step}", real)
         (self.dir / "latest.png").write_bytes(path.read_bytes())
-        viz.plot_scalars(viz.read_jsonl(t.run_dir / "metrics.jsonl"), t.run_dir / "loss_curves.png", LOSS_GROUPS,
-                         title=t.cfg.preset)
+        viz.plot_scalars(viz.read_jsonl(t.run_dir / "metrics.jsonl"), t.run_dir / "loss_curves.png",
+                         t.setup.scalar_groups, title=t.cfg.preset)
         return path
 
 
@@ -149,3 +138,21 @@ class CheckpointHook(HookBase):
         t = self.trainer
         if t.status in ("finished", "interrupted") and (self.last is None or not self.last.name.startswith(f"step_{t.step:08d}")):
             self.last = t.save_checkpoint()
+
+
+class LRDecayHook(HookBase):
+    """Sets every optimizer's lr to its configured value times the schedule's factor before every step
+    (resuming needs no extra state; optimizers of any name)."""
+
+    def __init__(self, kind: str, floor: float = 0.0):
+        self.kind, self.floor = kind, floor
+
+    def _apply(self) -> None:
+        t = self.trainer
+        set_lrs(t.optims, t.base_lrs, decay_factor(self.kind, t.step, t.cfg.train.steps, self.floor))
+
+    def before_train(self) -> None:
+        self._apply()
+
+    def after_step(self) -> None:
+        self._apply()

@@ -9,13 +9,13 @@ import signal
 import pytest
 import torch
 
-from gankit.config import apply_overrides
+from gankit.families.registry import apply_overrides
 from gankit.errors import CheckpointError
 from gankit.presets import preset_config
-from gankit.train import checkpoint as ck
-from gankit.train.hooks import HookBase
-from gankit.train.run import build_trainer, train
-from gankit.train.trainer import BatchStream
+from gankit.core import checkpoint as ck
+from gankit.core.loop import HookBase
+from gankit.run import build_trainer, train
+from gankit.core.loop import BatchStream
 
 
 def tiny(tmp_path, preset="gan-ring8", **over):
@@ -114,17 +114,18 @@ def test_run_directory_contents(tmp_path):
 def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path):
     cfg = tiny(tmp_path, **{"log.ckpt_every": 3})
     t = build_trainer(cfg, tmp_path / "run")
-    inner = t.step_fn
+    inner = t.run_step
 
-    def poisoned(tr):
-        out = inner(tr)
+    def poisoned():
+        tr = t
+        out = inner()
         if tr.step == 4:  # the 5th step goes bad
             with torch.no_grad():
                 next(tr.models["G"].parameters()).fill_(float("nan"))
             out["loss/g"] = float("nan")
         return out
 
-    t.step_fn = poisoned
+    t.run_step = poisoned
     assert t.train() == "diverged"
     assert t.step == 5
     tensors, meta = ck.load_checkpoint(tmp_path / "run")
