@@ -29,7 +29,14 @@ def test_train_sample_resume_fashion(tmp_path, capsys):
     s = np.load(tmp_path / "s.npz")["samples"]
     assert s.shape == (10, 1, 28, 28) and s.min() >= -1 and s.max() <= 1
     assert main(["sample", str(run_dir), "-n", "9", "--out", str(tmp_path / "grid.png")]) == 0
-    assert Image.open(tmp_path / "grid.png").size[0] > 28
+    assert main(["sample", str(run_dir), "-n", "9", "--out", str(tmp_path / "s9.npz")]) == 0
+    grid = np.asarray(Image.open(tmp_path / "grid.png"))
+    assert grid.shape == (2 * (3 * 30 + 2), 2 * (3 * 30 + 2))  # 3 x 3 tiles of 28 px, 2 px gaps, drawn at 2x
+    tiles = grid[::2, ::2]
+    want = np.round((np.load(tmp_path / "s9.npz")["samples"][:, 0] + 1) * 127.5)
+    for i in range(9):  # tile i (row-major) is sample i
+        r, c = divmod(i, 3)
+        assert np.abs(tiles[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c] - want[i]).max() <= 1
     assert main(["sample", str(run_dir), "-n", "3", "--out", str(tmp_path / "pngs")]) == 0
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == ["000000.png", "000001.png", "000002.png"]
     # same seed -> same samples

@@ -210,31 +210,77 @@ def test_latent_cli_verbs(runs, tmp_path, capsys):
     assert "valid layers" in capsys.readouterr().err
 
 
-class TinyClassifier(torch.nn.Module):
-    """Stand-in for fashion-cnn: 3 image statistics as features, a fixed linear map of them as 10 logits."""
+CODES = torch.linspace(-0.9, 0.9, 10, dtype=torch.float64)  # centre-pixel value that marks each class
 
-    name, weights_sha256, expects_images = "tiny", None, True
 
-    def __init__(self):
-        super().__init__()
-        self.head = torch.nn.Linear(3, 10)
+class CodeReader:
+    """Stand-in for fashion-cnn: 3 image statistics as features; predicts the class whose code is nearest
+    the centre pixel. Parameter-free, so gankit extracts in float64."""
 
-    def forward(self, x):
+    name, weights_sha256, expects_images = "code-reader", None, True
+
+    def __call__(self, x):
         return torch.stack([x.mean(dim=(1, 2, 3)), x.std(dim=(1, 2, 3)), x[:, 0, 14, 14]], dim=1)
 
     def logits(self, x):
-        return self.head(self(x))
+        return -(x[:, 0, 14, 14, None] - CODES.to(x.dtype)) ** 2
+
+
+class PaintedG(torch.nn.Module):
+    """Ignores z: class c is one fixed random image whose centre pixel holds class c's code for c < 3 and the
+    next class's code for c >= 3, so CodeReader is right on exactly classes 0, 1 and 2."""
+
+    def __init__(self, num_classes, z_dim):
+        super().__init__()
+        self.num_classes, self.z_dim = num_classes, z_dim
+        img = torch.rand(num_classes, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        img[:, 0, 14, 14] = CODES[[c if c < 3 else (c + 1) % num_classes for c in range(num_classes)]]
+        self.img = img
+
+    def forward(self, z, y):
+        return self.img[y.cpu()]
+
+
+def _frechet(a, b):
+    from scipy import linalg
+
+    ma, mb, sa, sb = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    return float(((ma - mb) ** 2).sum() + np.trace(sa + sb - 2 * linalg.sqrtm(sa @ sb).real))
 
 
 def test_cond_eval_cli(runs, tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(features.EXTRACTORS, "tiny", TinyClassifier)
+    import dataclasses
+
+    from gankit import sample
+    from gankit.data import build_dataset
+
+    load = sample.load_generator
+
+    def painted(run, **kw):
+        G, cfg, meta = load(run, **kw)
+        return (PaintedG(G.num_classes, G.z_dim) if hasattr(G, "num_classes") else G), cfg, meta
+
+    monkeypatch.setitem(features.EXTRACTORS, "code-reader", CodeReader)
+    monkeypatch.setattr(sample, "load_generator", painted)
     cond, plain = runs
     out = tmp_path / "eval.json"
-    argv = ["cond-eval", str(cond), "--classifier", "tiny", "--n-per-class", "8", "--n-real", "200"]
+    argv = ["cond-eval", str(cond), "--classifier", "code-reader", "--n-per-class", "8", "--n-real", "200"]
     assert main([*argv, "--json", str(out)]) == 0
     res = json.loads(out.read_text())
-    assert 0 <= res["accuracy"] <= 1 and len(res["accuracy_per_class"]) == 10 and len(res["intra_fid"]) == 10
-    assert res["fid"] >= 0 and res["n_real"] == 200 and res["n_per_class"] == 8
+    assert res["n_real"] == 200 and res["n_per_class"] == 8
+    # the classifier sees the class G was asked for exactly on classes 0, 1 and 2
+    assert res["accuracy"] == pytest.approx(0.3) and res["accuracy_per_class"] == [1.0] * 3 + [0.0] * 7
+    # FID against the first 200 training images, recomputed here from the known fakes (8 copies of each image)
+    _, cfg, _ = load(cond)
+    real = build_dataset(dataclasses.replace(cfg.data, split="train", limit=200))
+    real_f = CodeReader()(real.x.double()).numpy()
+    fake_f = CodeReader()(PaintedG(10, 8).img.double()).numpy()
+    assert res["fid"] == pytest.approx(_frechet(real_f, np.repeat(fake_f, 8, axis=0)), rel=1e-6)
+    # intra-class FID against one repeated point: ||mu_real_c - f_c||^2 + tr(cov_real_c)
+    y = real.y.numpy()
+    expected = [float(((r.mean(0) - f) ** 2).sum() + np.trace(np.cov(r, rowvar=False)))
+                for r, f in ((real_f[y == c], fake_f[c]) for c in range(10))]
+    assert res["intra_fid"] == pytest.approx(expected, rel=1e-6)
     assert "9 Ankle boot" in capsys.readouterr().out
-    assert main(["cond-eval", str(plain), "--classifier", "tiny"]) == 2
+    assert main(["cond-eval", str(plain), "--classifier", "code-reader"]) == 2
     assert "without class conditioning" in capsys.readouterr().err

@@ -33,16 +33,45 @@ def test_results_equal_the_metric_functions(sets):
     assert (out["density"], out["coverage"]) == density_coverage(real, fake)
 
 
-def test_every_registered_metric_runs_and_returns_floats(sets):
-    real, fake = sets
-    probs_real = np.random.default_rng(1).dirichlet(np.ones(4), size=200)
+# Each metric's headline value and which way is better; every registered metric must be listed here.
+HEADLINE = {"fid": ("fid", "lower"), "kid": ("kid_mean", "lower"), "is": ("is_mean", "higher"),
+            "mode_score": ("mode_score_mean", "higher"), "mmd": ("mmd2", "lower"),
+            "wasserstein": ("wasserstein", "lower"), "1nn": ("1nn_accuracy", "half"), "pr": ("precision", "higher"),
+            "dc": ("coverage", "higher"), "modes": ("high_quality_pct", "higher")}
+
+
+def test_every_registered_metric_prefers_a_matching_fake_to_a_wrong_one():
+    """Each metric scores a fake drawn like the real data clearly better than a shifted (or, for the
+    class-probability scores, collapsed) one, and returns finite floats."""
+    assert HEADLINE.keys() == METRICS.keys()
+    rng = np.random.default_rng(0)
+    real, good = rng.normal(size=(200, 3)), rng.normal(size=(150, 3))
+    bad = good + 3.0
+    k = 4
+    probs_real = np.random.default_rng(1).dirichlet(np.ones(k), size=200)
+
+    def confident(classes):
+        p = np.full((len(classes), k), 0.02)
+        p[np.arange(len(classes)), classes] = 1 - 0.02 * (k - 1)
+        return p
+
+    probs_good, probs_bad = confident(np.arange(150) % k), confident(np.zeros(150, dtype=int))  # diverse / one class
     centers = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
-    for name in METRICS:
+    for name, (key, better) in HEADLINE.items():
         if name in ("is", "mode_score"):
-            out = compute(probs_real, probs_real[:150], [name])
+            out_good, out_bad = compute(probs_real, probs_good, [name]), compute(probs_real, probs_bad, [name])
         else:
-            out = compute(real, fake, [name], kid_subset_size=50, centers=centers, std=0.5)
-        assert out and all(isinstance(v, float) and np.isfinite(v) for v in out.values()), (name, out)
+            out_good, out_bad = (compute(real, f, [name], kid_subset_size=50, centers=centers, std=0.5)
+                                 for f in (good, bad))
+        for out in (out_good, out_bad):
+            assert out and all(isinstance(v, float) and np.isfinite(v) for v in out.values()), (name, out)
+        g, b = out_good[key], out_bad[key]
+        if better == "lower":
+            assert 0 <= g < b / 5, (name, g, b)
+        elif better == "higher":
+            assert g > 2 * b >= 0, (name, g, b)
+        else:  # 1-NN two-sample accuracy: 0.5 when the sets are alike, 1 when they are apart
+            assert abs(g - 0.5) < 0.1 and b > 0.9, (name, g, b)
 
 
 class OnePassClassifier(TinyClassifier):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -9,8 +10,11 @@ import torch
 from PIL import Image
 
 from gankit import viz
+from gankit.errors import ConfigError, GankitError
 from gankit.families.registry import apply_overrides
-from gankit.errors import ConfigError
+from gankit.metrics.features import extract, get_extractor
+from gankit.metrics.fid import fid_from_features
+from gankit.families.gan import generate, sampler_module
 from gankit.metrics.hook import EvalHook
 from gankit.presets import preset_config
 from gankit.run import train
@@ -50,7 +54,16 @@ def test_fid_rows_every_eval_every_steps(gan):
     rows = eval_rows(gan.run_dir)
     assert [r["step"] for r in rows] == [2, 4, 5]  # every 2 steps, and once at the end
     fids = [r["eval/FID[fashion-cnn]"] for r in rows]
-    assert all(math.isfinite(f) and f > 0 for f in fids)
+    assert len(set(fids)) == 3  # G changes between evaluations, and so does its FID
+    # the last row is the FID of the final G's samples at the fixed z ~ N(0, I) drawn from the hook's seed against
+    # the first eval_n (200) training images
+    seed = inspect.signature(EvalHook).parameters["seed"].default
+    z = torch.randn(200, gan.models["G"].z_dim, generator=torch.Generator().manual_seed(seed))
+    net = get_extractor("fashion-cnn")
+    with torch.no_grad():
+        fake = generate(sampler_module(gan.models), z)
+    expected = fid_from_features(extract(net, gan.dataset.x[:200]), extract(net, fake))
+    assert math.isfinite(expected) and fids[-1] == pytest.approx(expected, rel=1e-6)
     assert (gan.run_dir / "eval_curves.png").is_file()
 
 
@@ -69,16 +82,31 @@ def test_evaluation_does_not_change_training(gan, tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_toy_data_uses_identity_features_and_mode_metrics(tmp_path):
+def test_toy_data_uses_identity_features_and_mode_metrics(tmp_path, monkeypatch):
     _, t = train(tiny(tmp_path, preset="gan-ring8", **{"log.eval_metrics": "auto"}))
     row = eval_rows(t.run_dir)[-1]
-    assert 0 <= row["eval/modes_captured"] <= 8 and 0 <= row["eval/high_quality_pct"] <= 100
     assert "eval/MMD2" in row and ("eval/wasserstein" in row or "eval/sliced_wasserstein" in row)
     assert not any("[" in k for k in row)  # identity features: no extractor tag
+    # samples with known mode metrics (ring of radius 1, std 0.01, high quality within 3 std): for each of the
+    # modes 0..3, 10 samples 2 std out from it and 10 samples 4 std out; 120 samples at the ring's centre
+    hook = next(h for h in t.hooks if isinstance(h, EvalHook))
+    angles = torch.arange(4) * (2 * math.pi / 8)
+    centres = torch.stack([angles.cos(), angles.sin()], 1).repeat_interleave(20, 0)
+    radius = torch.tensor([1.02] * 10 + [1.04] * 10).repeat(4)[:, None]
+    points = torch.cat([centres * radius, torch.zeros(120, 2)])
+    monkeypatch.setattr(hook, "generate", lambda: points)
+    res = hook.run()
+    assert res["modes_captured"] == 4.0 and res["high_quality_pct"] == pytest.approx(20.0)
+    assert res["reverse_kl"] == pytest.approx(math.log(2), abs=1e-6)  # 4 of 8 modes, evenly
+    last = eval_rows(t.run_dir)[-1]
+    assert last["eval/modes_captured"] == 4.0 and last["eval/high_quality_pct"] == pytest.approx(20.0)
 
 
 def test_bad_settings():
     with pytest.raises(ConfigError, match="log.eval_n"):
         tiny("unused", **{"log.eval_n": 0})
-    with pytest.raises(Exception, match="every"):
+    with pytest.raises(GankitError, match=r"^EvalHook: every must be >= 1 and n >= 2 \(got every=0, n=2000\)$") as e:
         EvalHook(0)
+    assert type(e.value) is GankitError
+    with pytest.raises(GankitError, match=r"\(got every=1, n=1\)$"):
+        EvalHook(1, n=1)

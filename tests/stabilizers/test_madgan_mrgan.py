@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -5,12 +7,13 @@ from gankit.errors import ConfigError
 from gankit.stabilizers.madgan import madgan_d_loss
 from gankit.run import build_trainer
 
-from ._helpers import gan_models, tiny
+from ._helpers import gan_models, params, tiny
 
 
 def test_madgan_generators_and_k_plus_one_outputs(tmp_path):
     cfg = tiny(tmp_path, **{"stab.madgan_k": 3})
-    G, D = gan_models(cfg, (2,))["G"], gan_models(cfg, (2,))["D"]
+    models = gan_models(cfg, (2,))
+    G, D = models["G"], models["D"]
     assert len(G.gens) == 3 and G.assignment(7).tolist() == [0, 1, 2, 0, 1, 2, 0]
     z = torch.randn(6, 4)
     out = G(z)
@@ -26,7 +29,18 @@ def test_madgan_generators_and_k_plus_one_outputs(tmp_path):
 
 def test_madgan_trains_and_rejects_clashes(tmp_path):
     t = build_trainer(tiny(tmp_path, **{"stab.madgan_k": 2, "train.steps": 3}), tmp_path / "r", hooks=False)
-    assert t.train() == "finished" and {"loss/d", "loss/g"} <= t.scalars.keys()
+    before = params(t)
+    assert t.train() == "finished"
+    after = params(t)
+    for part in ("G.gens.0.", "G.gens.1.", "D."):  # both generators and D are trained
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(part)), part
+    assert t.models["D"](torch.randn(5, 2)).shape == (5, 3)
+    # a barely trained D is near chance over the k + 1 = 3 classes: the (k+1)-way losses are ~2 log 3 (D: real +
+    # fake) and ~log 3 (G), where a binary GAN step logs ~2 log 2 = 1.39 and ~0.7; "d/real" and "d/fake" are the
+    # mean probabilities of the class "real"
+    s = t.scalars
+    assert abs(s["loss/d"] - 2 * math.log(3)) < 0.2 and abs(s["loss/g"] - math.log(3)) < 0.1, s
+    assert abs(s["d/real"] - 1 / 3) < 0.1 and abs(s["d/fake"] - 1 / 3) < 0.1, s
     with pytest.raises(ConfigError, match="madgan"):
         tiny(tmp_path, **{"stab.madgan_k": 2, "stab.pack": 2})
     with pytest.raises(ConfigError, match="madgan_k"):
