@@ -36,26 +36,50 @@ def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
     print(f"  loss curves: {run_dir / 'loss_curves.png'}")
     print(f"  metrics:     {run_dir / 'metrics.jsonl'}  (TensorBoard: tensorboard --logdir {run_dir / 'tb'})")
     print(f"  checkpoints: {run_dir / 'ckpt'}  (continue with: gankit train --resume {run_dir})")
+    _print_quality(trainer)
     return {"finished": 0, "interrupted": 130, "diverged": 3}[status]
+
+
+def _print_quality(trainer) -> None:
+    """The last evaluation of the run (log.eval_every / log.eval_at_end), as the closing line."""
+    hook = next((h for h in trainer.hooks if getattr(h, "history", None)), None)
+    if hook is None:
+        return
+    row = hook.history[-1]
+    values = {k[len("eval/"):]: v for k, v in row.items() if k.startswith("eval/") and k != "eval/seconds"}
+    if values:
+        text = ", ".join(f"{k} = {v:.4g}" for k, v in values.items())
+        print(f"quality at step {row['step']}: {text} ({hook.n} generated samples vs the first {hook.n} training samples)")
 
 
 def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     from gankit.cond_eval import generate_plan, sample_plan
-    from gankit.sample import generate, load_generator, write_samples
+    from gankit.core.spec import spec_from_meta
+    from gankit.families.gan import sampler_module
+    from gankit.families.registry import family_of
+    from gankit.sample import load_models, without_ema, write_samples
 
     if rest:
         raise GankitError(f"unexpected arguments: {' '.join(rest)}")
     if args.n < 1:
         raise GankitError("-n must be at least 1")
-    G, cfg, meta = load_generator(Path(args.run), device=args.device, ema=not args.no_ema)
-    plan = sample_plan(cfg, meta, args.run, args.cls, args.per_class, args.n)  # None: unconditional
-    if args.drs:
-        samples, nrow = _drs_samples(args, G, cfg), None
-    elif plan is None:
-        samples, nrow = generate(G, args.n, seed=args.seed, device=args.device), None
+    models, cfg, meta = load_models(Path(args.run), device=args.device)
+    models = without_ema(models) if args.no_ema else models
+    spec = spec_from_meta(meta)
+    if cfg.model.family != "gan":  # other families sample from their own inputs
+        if args.drs or args.cls or args.per_class:
+            raise GankitError(f"--drs, --class and --per-class are for GAN runs, not model.family={cfg.model.family}")
+        samples, nrow = family_of(cfg).sample(models, args.n, args.seed), None
     else:
-        samples, nrow = generate_plan(G, plan, seed=args.seed, device=args.device), plan.nrow
-    out = write_samples(samples, Path(args.out), nrow=nrow)
+        G = sampler_module(models)
+        plan = sample_plan(cfg, meta, args.run, args.cls, args.per_class, args.n)  # None: unconditional
+        if args.drs:
+            samples, nrow = _drs_samples(args, G, cfg), None
+        elif plan is None:
+            samples, nrow = family_of(cfg).sample(models, args.n, args.seed), None
+        else:
+            samples, nrow = generate_plan(G, plan, seed=args.seed, device=args.device), plan.nrow
+    out = write_samples(samples, Path(args.out), nrow=nrow, modality=spec.modality)
     print(f"wrote {len(samples)} samples to {out}")
     return 0
 

@@ -65,6 +65,7 @@ class LogConfig:
     ckpt_every: int = 500
     keep_ckpts: int = 3
     eval_every: int = 0  # 0 = no evaluation during training
+    eval_at_end: bool = False  # evaluate once when the run reaches train.steps (make demo: FID of the result)
     eval_n: int = 2000  # generated (and real) samples per evaluation
     eval_metrics: str = "fid"  # comma-separated metric names (gankit.metrics.METRICS) or "auto"
     eval_extractor: str = "auto"  # fashion-cnn | inception-v3 | identity | auto (by data shape)

@@ -64,7 +64,7 @@ def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True) -> Trainer:
                          CheckpointHook(lg.ckpt_every))
         if cfg.stab.monitor:  # warnings with advice: D loss ~0, G falls while D rises, low diversity, NaN/Inf
             trainer.register(MonitorHook(every=lg.sample_every or 500))
-        if lg.eval_every > 0:  # FID (or cfg.log.eval_metrics) during training, logged and plotted
+        if lg.eval_every > 0 or lg.eval_at_end:  # FID (or cfg.log.eval_metrics), logged and plotted
             from gankit.metrics.hook import eval_hook_from_config
 
             trainer.register(eval_hook_from_config(cfg))

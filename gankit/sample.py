@@ -13,6 +13,7 @@ from gankit.config import Config
 from gankit.core import checkpoint as ck
 from gankit.core.spec import spec_from_meta
 from gankit.errors import CheckpointError, ConfigError
+from gankit.families.gan import generate_seeded
 from gankit.families.registry import family_of, from_dict
 
 
@@ -25,6 +26,11 @@ def load_models(run: Path, device: str = "cpu") -> tuple[dict[str, nn.Module], C
     for name, m in models.items():
         ck.load_module(f"model.{name}", m, tensors, source)
     return {k: m.to(device).eval() for k, m in models.items()}, cfg, meta
+
+
+def without_ema(models: dict[str, nn.Module]) -> dict[str, nn.Module]:
+    """The modules less their averaged copies (named NAME_ema), so that sampling uses the trained weights."""
+    return {k: m for k, m in models.items() if not k.endswith("_ema")}
 
 
 def load_generator(run: Path, device: str = "cpu", ema: bool = True) -> tuple[nn.Module, Config, dict]:
@@ -51,36 +57,29 @@ def run_num_classes(meta: dict) -> int | None:
     return len(meta["class_names"]) if meta.get("class_names") else None
 
 
-@torch.no_grad()
 def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, device: str = "cpu",
              labels: torch.Tensor | None = None) -> torch.Tensor:
-    """n samples from z ~ N(0, I) drawn with a seeded generator (same seed, same samples).
+    """n samples of a GAN generator from z ~ N(0, I) drawn with a seeded generator (same seed, same samples).
 
     `labels` (n,) int64 are passed to a conditional generator as G(z, y)."""
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, n, batch_size):
-        z = torch.randn(min(batch_size, n - start), G.z_dim, generator=g)
-        if labels is None:
-            out.append(G(z.to(device)).cpu())
-        else:
-            out.append(G(z.to(device), labels[start:start + len(z)].to(device)).cpu())
-    return torch.cat(out) if out else torch.empty(0)
+    return generate_seeded(G.to(device), n, seed, labels, batch_size)
 
 
-def write_samples(samples: torch.Tensor, out: Path, nrow: int | None = None) -> Path:
-    """`.npz` -> array 'samples' (float32 in the data's scale); `.png` -> one grid; otherwise a folder of PNGs."""
+def write_samples(samples: torch.Tensor, out: Path, nrow: int | None = None, modality: str | None = None) -> Path:
+    """`.npz` -> array 'samples' (float32 in the data's scale); `.png` -> one grid (images) or a scatter (2-D
+    vectors); otherwise a folder of PNGs. `modality` is the run's DataSpec modality (default: by shape)."""
     out = Path(out)
+    image = modality == "image" if modality else samples.dim() == 4
     if out.suffix == ".npz":
         out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(out, samples=samples.numpy().astype(np.float32))
     elif out.suffix == ".png":
-        if samples.dim() != 4:
+        if not image:
             viz.save_scatter(samples, out)
         else:
             viz.save_grid(samples, out, nrow=nrow, scale=2)
     else:
-        if samples.dim() != 4:
+        if not image:
             raise ConfigError(f"--out {out}: samples of shape {tuple(samples.shape[1:])} are not images; use a .npz path")
         viz.save_images(samples, out)
     return out

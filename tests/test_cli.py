@@ -132,3 +132,17 @@ def test_drs_refuses_a_conditional_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["sample", str(tmp_path / "r"), "-n", "4", "--out", str(tmp_path / "x.npz"), "--drs"]) == 2
     assert "unconditional" in capsys.readouterr().err
+
+
+def test_demo_ends_with_the_runs_fid(tmp_path, capsys):
+    """`make demo` passes --log.eval_at_end: the last line is the run's FID, the value logged in metrics.jsonl."""
+    assert run(tmp_path, "dcgan-fashion", "--data.limit=300", "--log.eval_at_end=true", "--log.eval_n=200") == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("quality at step 6: FID[fashion-cnn] = ")
+    fid = float(last.split("= ")[1].split(" ")[0])
+    assert 50 < fid < 500  # an untrained-looking generator is far from the data, not 0
+    import json
+
+    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "eval/FID[fashion-cnn]" in r]
+    assert len(evals) == 1 and evals[0]["step"] == 6 and f"{evals[0]['eval/FID[fashion-cnn]']:.4g}" == f"{fid:.4g}"

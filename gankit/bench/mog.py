@@ -98,7 +98,7 @@ def run_one(job: tuple[str, str, int, float]) -> dict[str, Any]:
         trainer = build_trainer(cfg, Path(tmp), hooks=False)
         status = trainer.train()
     z = torch.randn(N_SAMPLES, cfg.model.z_dim, generator=torch.Generator().manual_seed(SAMPLE_SEED + seed))
-    x = generate(sampler_module(trainer.models), z).double().numpy()
+    x = generate(sampler_module(trainer.models), z, batch_size=len(z)).double().numpy()  # one batch, as recorded
     ds = trainer.dataset.extra
     m = mode_metrics(x, ds["centers"], ds["std"]) if status == "finished" else FAILED
     row = {"recipe": name, "dataset": dataset, "seed": seed, "status": status, "seconds": time.perf_counter() - t0,

@@ -197,7 +197,7 @@ def generate(G: nn.Module, z: Tensor, y: Tensor | None = None, batch_size: int =
     """G(z[, y]) in eval mode (training mode restored), in chunks, on the CPU."""
     was = G.training
     G.eval()
-    dev = next(G.parameters()).device
+    dev = next((p.device for p in G.parameters()), torch.device("cpu"))
     try:
         parts = [G(z[i:i + batch_size].to(dev), *(() if y is None else (y[i:i + batch_size].to(dev),))).cpu()
                  for i in range(0, len(z), batch_size)]
@@ -210,10 +210,19 @@ def seeded_z(n: int, z_dim: int, seed: int) -> Tensor:
     return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
 
 
+def generate_seeded(G: nn.Module, n: int, seed: int, labels: Tensor | None = None, batch_size: int = 500) -> Tensor:
+    """n samples at z ~ N(0, I) drawn chunk by chunk from one seeded generator (same seed, same samples)."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for start in range(0, n, batch_size):
+        z = torch.randn(min(batch_size, n - start), G.z_dim, generator=g)
+        out.append(generate(G, z, None if labels is None else labels[start:start + len(z)], batch_size))
+    return torch.cat(out) if out else torch.empty(0)
+
+
 def sample(models: dict[str, nn.Module], n: int, seed: int, labels: Tensor | None = None) -> Tensor:
-    """n samples at z ~ N(0, I) from a seeded generator; conditional generators get `labels` (else balanced)."""
-    G = sampler_module(models)
-    return generate(G, seeded_z(n, G.z_dim, seed), labels)
+    """n samples of the sampling generator; conditional generators get `labels` (else balanced classes)."""
+    return generate_seeded(sampler_module(models), n, seed, labels)
 
 
 def preview(models: dict[str, nn.Module], spec: DataSpec, n: int, path, title: str, real: Tensor | None) -> None:

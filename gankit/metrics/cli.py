@@ -31,10 +31,11 @@ def load_npz_samples(path: Path) -> torch.Tensor:
 
 
 def _fake_from_run(args: argparse.Namespace) -> tuple[torch.Tensor, Any, dict]:
-    from gankit.sample import generate, load_generator
+    from gankit.families.registry import family_of
+    from gankit.sample import load_models, without_ema
 
-    G, cfg, meta = load_generator(Path(args.target), device=args.device, ema=not args.no_ema)
-    fake = generate(G, args.n, seed=args.seed, device=args.device)
+    models, cfg, meta = load_models(Path(args.target), device=args.device)
+    fake = family_of(cfg).sample(without_ema(models) if args.no_ema else models, args.n, args.seed)
     return fake, cfg.data, {"step": int(meta.get("step", 0)), "preset": cfg.preset}
 
 

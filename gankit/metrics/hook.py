@@ -108,8 +108,10 @@ class EvalHook(HookBase):
 
 
 def eval_hook_from_config(cfg) -> EvalHook | None:
-    """The EvalHook that cfg.log asks for, or None when cfg.log.eval_every is 0."""
+    """The EvalHook that cfg.log asks for (every log.eval_every steps, or only at the last step with
+    log.eval_at_end), or None when neither is set."""
     lg = cfg.log
-    if not lg.eval_every:
+    if not lg.eval_every and not lg.eval_at_end:
         return None
-    return EvalHook(lg.eval_every, n=lg.eval_n, metrics=lg.eval_metrics, extractor=lg.eval_extractor)
+    every = lg.eval_every or cfg.train.steps
+    return EvalHook(every, n=lg.eval_n, metrics=lg.eval_metrics, extractor=lg.eval_extractor)
