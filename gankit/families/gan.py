@@ -168,6 +168,9 @@ def build_models_for(cfg: Config, spec: DataSpec) -> dict[str, nn.Module]:
     """{"G", "D"} plus "E", "D2" (MRGAN) and "G_ema" (EMA) as the config asks. With every option off
     the random draws are exactly those of `build_models`."""
     s, shape = cfg.stab, spec.shape
+    if spec.modality not in ("image", "vector"):
+        raise ConfigError(f"the GAN family makes images or vectors; this data set is {spec.modality} "
+                          f"(fields {sorted(spec.fields)}): choose another model.family")
     k = spec.num_classes if cfg.model.cond != "none" else None
     if cfg.model.cond != "none" and not spec.labelled:
         raise ConfigError(f"model.cond={cfg.model.cond} needs a labelled data set; {spec.modality} data "
@@ -235,7 +238,7 @@ def preview(models: dict[str, nn.Module], spec: DataSpec, n: int, path, title: s
         fake, nrow = generate(G, z, torch.arange(k).repeat(rows)), k
     else:
         fake, nrow = generate(G, seeded_z(n, G.z_dim, PREVIEW_SEED)), None
-    if fake.dim() == 4:
+    if spec.modality == "image":
         viz.save_grid(fake, path, nrow=nrow, scale=2)
     else:
         viz.save_scatter(fake, path, real=None if real is None else real[:len(fake)],
