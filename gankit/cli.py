@@ -13,7 +13,7 @@ from pathlib import Path
 from gankit.errors import GankitError
 
 # Modules that add sub-commands: each has `add_parser(subparsers)` which sets `func` on its parser.
-COMMAND_MODULES = ["gankit.cli", "gankit.metrics.classifier_cli", "gankit.latent_cli", "gankit.cond_eval", "gankit.metrics.cli", "gankit.bench"]
+COMMAND_MODULES = ["gankit.cli", "gankit.metrics.classifier_cli", "gankit.latent_cli", "gankit.cond_eval", "gankit.metrics.cli", "gankit.bench", "gankit.export"]
 
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
@@ -186,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     except GankitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once; the last checkpoint written is intact
+        print("error: interrupted twice; stopped without a new checkpoint (the last one written is intact)",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ round-trip through JSON (the run directory keeps the resolved config beside its 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -276,8 +278,30 @@ _CHOICES = {
     "train.d_opt": ("adam", "sgd", "rmsprop"),
 }
 
-_POSITIVE = ("train.steps", "train.batch_size", "train.n_critic", "train.g_lr", "train.d_lr", "log.log_every",
-             "log.n_grid", "log.keep_ckpts", "log.eval_n")
+_POSITIVE = ("train.steps", "train.batch_size", "train.n_critic", "train.g_lr", "train.d_lr", "train.clip",
+             "log.log_every", "log.n_grid", "log.keep_ckpts", "log.eval_n")
+_RANGES = (  # (keys, test, the valid range in words)
+    (_POSITIVE, lambda v: v > 0, "> 0"),
+    (("train.momentum", "train.gp_lambda", "train.acgan_weight"), lambda v: v >= 0, ">= 0"),
+    (("train.beta1", "train.beta2"), lambda v: 0 <= v < 1, "in [0, 1)"),
+    (("train.threads", "data.limit", "data.resolution"), lambda v: v is None or v >= 1, ">= 1 (or none)"),
+)
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def check_finite(prefix: str, section: Any) -> None:
+    """ConfigError for a NaN or infinite value of any float (or tuple-of-floats) field of a section."""
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+            raise ConfigError(f"{prefix}.{f.name} must be a finite number, got {value!r}")
+
+
+def _check_log_name(name: str | None) -> None:
+    """The run directory must stay inside log.out_dir."""
+    if name is not None and (name in (".", "..") or any(c in name for c in "/\\")):
+        raise ConfigError(f"log.name={name!r} must be a plain folder name inside log.out_dir (no '/', '\\' or '..')")
 
 
 def validate(cfg: Config) -> None:
@@ -285,11 +309,17 @@ def validate(cfg: Config) -> None:
     if cfg.model is None:
         raise ConfigError("the config has no model section; set --model.family")
     secs = sections(cfg)
+    for name, section in secs.items():
+        check_finite(name, section)
     for dotted, choices in _CHOICES.items():
         sec, key = dotted.split(".")
         if getattr(secs[sec], key) not in choices:
             raise ConfigError(f"{dotted}={getattr(secs[sec], key)!r} is not valid; choose one of: {', '.join(choices)}")
-    for dotted in _POSITIVE:
-        sec, key = dotted.split(".")
-        if getattr(secs[sec], key) <= 0:
-            raise ConfigError(f"{dotted} must be > 0, got {getattr(secs[sec], key)!r}")
+    for keys, ok, rule in _RANGES:
+        for dotted in keys:
+            sec, key = dotted.split(".")
+            if not ok(getattr(secs[sec], key)):
+                raise ConfigError(f"{dotted} must be {rule}, got {getattr(secs[sec], key)!r}")
+    if not _DEVICE.fullmatch(cfg.train.device):
+        raise ConfigError(f"train.device={cfg.train.device!r} is not valid; choose auto, cpu, cuda, cuda:N or mps")
+    _check_log_name(cfg.log.name)

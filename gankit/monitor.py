@@ -4,7 +4,9 @@ Checks (each a small pure function, so it can be tested on synthetic sequences):
 - D's loss collapses to ~0 (D wins outright; G gets no useful gradient);
 - G's loss falls steadily while D's rises (G exploits a weakening D; often precedes collapse);
 - samples lose diversity: mean pairwise distance of fixed-z samples below a fraction of real data's;
-- NaN/Inf: the trainer stops with status 'diverged' without checkpointing; the monitor says what to try.
+- exploding losses: a finite loss beyond EXPLODING in magnitude (e.g. WGAN at a huge lr: losses ~1e14);
+- NaN/Inf: the trainer stops with status 'diverged' without checkpointing; the monitor says what to try, and
+  whether there is a checkpoint to resume from.
 Warnings go to the progress bar (LogHook.message) and as {"warning": ...} rows to metrics.jsonl.
 """
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gankit.core.checkpoint import list_checkpoints
 from gankit.core.loop import HookBase
 
 # per warning: what it means, then (remedy, "already on" test on the run's Config); remedies a run already uses
@@ -26,6 +29,7 @@ _MEANING = {
                        "mode collapse.",
     "low_diversity": "samples are losing diversity (mode collapse).",
     "non_finite": "a loss became NaN/Inf, so the run stopped; its last checkpoint is the last good state.",
+    "exploding": "the losses are exploding (finite but huge): training is diverging.",
 }
 _REMEDIES = {
     "d_loss_zero": [
@@ -46,6 +50,10 @@ _REMEDIES = {
         ("unrolling (--stab.unrolled_k=5)", lambda c: c.stab.unrolled_k > 0),
         ("an EMA of G (--stab.ema=0.999)", lambda c: c.stab.ema > 0),
         ("lower learning rates", lambda c: False)],
+    "exploding": [
+        ("lower learning rates", lambda c: False),
+        ("spectral norm (--stab.spectral_norm_d=true)", lambda c: c.stab.spectral_norm_d),
+        ("a gradient penalty loss (--train.loss=wgan-gp)", lambda c: c.train.loss == "wgan-gp")],
     "non_finite": [
         ("lower learning rates", lambda c: False),
         ("spectral norm (--stab.spectral_norm_d=true)", lambda c: c.stab.spectral_norm_d),
@@ -88,6 +96,9 @@ def g_falls_d_rises(g_losses: list[float], d_losses: list[float], min_change: fl
     falls = all(a > b for a, b in zip(g, g[1:])) and g[0] - g[-1] > min_change * max(abs(g[0]), 1e-3)
     rises = all(a < b for a, b in zip(d, d[1:])) and d[-1] - d[0] > min_change * max(abs(d[0]), 1e-3)
     return falls and rises
+
+
+EXPLODING = 1e6  # |loss| beyond this is divergence for every loss gankit has (GAN losses are O(1)-O(1e3))
 
 
 def non_finite_keys(scalars: dict[str, float]) -> list[str]:
@@ -133,6 +144,9 @@ class Monitor:
         bad = non_finite_keys(scalars)
         if bad:
             return self._fire("non_finite", step, f"step {step}: {', '.join(bad)} is NaN/Inf")
+        huge = [k for k, v in scalars.items() if k.startswith("loss/") and abs(v) > EXPLODING]
+        if huge:
+            return self._fire("exploding", step, f"step {step}: {', '.join(f'{k} = {scalars[k]:.3g}' for k in huge)}")
         if "loss/g" in scalars and "loss/d" in scalars:
             self.g.append(scalars["loss/g"])
             self.d.append(scalars["loss/d"])
@@ -162,11 +176,16 @@ class MonitorHook(HookBase):
         self.every, self.n, self.threshold, self.kw = every, n, diversity_threshold, monitor_kw
         self.warmup = warmup  # no diversity check before this step: G starts near-constant
         self.warnings: list[dict] = []
+        self._pending: dict | None = None  # the monitor's windows from a checkpoint
 
     def before_train(self) -> None:
         t = self.trainer
         self.kw.setdefault("check_d_zero", t.cfg.train.loss in ZERO_FLOOR_LOSSES)
         self.monitor = Monitor(**self.kw)
+        if self._pending:
+            self.monitor.g.extend(self._pending["g"])
+            self.monitor.d.extend(self._pending["d"])
+            self.monitor.last.update(self._pending["last"])
         g = torch.Generator().manual_seed(987)
         idx = torch.randperm(len(t.dataset), generator=g)[: self.n]
         self.real = t.dataset.fields[t.spec.main][idx]
@@ -182,8 +201,20 @@ class MonitorHook(HookBase):
         for w in found:
             self.report(w)
 
+    def state(self) -> dict:
+        m = self.monitor
+        return {"g": list(m.g), "d": list(m.d), "last": m.last}
+
+    def load_state(self, state: dict) -> None:
+        self._pending = state
+
     def report(self, w: HealthWarning) -> None:
         advice_text = advice(w.kind, self.trainer.cfg)
+        if w.kind == "non_finite" and not list_checkpoints(self.trainer.run_dir / "ckpt"):
+            advice_text = advice_text.replace("its last checkpoint is the last good state", "it diverged before its "
+                                              "first checkpoint, so there is nothing to resume")
+            advice_text = advice_text.replace(", then continue with `gankit train --resume RUN_DIR ...`",
+                                              ", then start a new run")
         row = {"step": self.trainer.step, "time": time.time(), "warning": w.kind, "message": w.message, "advice": advice_text}
         self.warnings.append(row)
         text = f"warning: {w.message}. {advice_text}"

@@ -1,9 +1,14 @@
-"""Set up a run from a config — data, the family's modules and phases, trainer, hooks, run directory — and train it."""
+"""Set up a run from a config — data, the family's modules and phases, trainer, hooks, run directory — and train it.
+
+Everything is built and checked before the run directory is touched; one process at a time writes to a run
+directory (RunLock); a resume may change only the keys in RESUMABLE (the changes are applied to the
+optimizers for real and recorded in RUN_DIR/config_changes.jsonl)."""
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -11,6 +16,7 @@ import torch
 from gankit.config import Config, to_dict
 from gankit.core import checkpoint as ck
 from gankit.core.hooks import CheckpointHook, LogHook, LRDecayHook, SampleHook
+from gankit.core.lock import RunLock
 from gankit.core.loop import Trainer, resolve_device
 from gankit.data import build_dataset
 from gankit.errors import CheckpointError, ConfigError
@@ -60,28 +66,81 @@ def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True) -> Trainer:
         trainer.register(LRDecayHook(cfg.stab.lr_decay, cfg.stab.lr_decay_floor))
     if hooks:
         lg = cfg.log
-        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard), SampleHook(lg.sample_every, lg.n_grid),
-                         CheckpointHook(lg.ckpt_every))
+        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard), SampleHook(lg.sample_every, lg.n_grid))
         if cfg.stab.monitor:  # warnings with advice: D loss ~0, G falls while D rises, low diversity, NaN/Inf
             trainer.register(MonitorHook(every=lg.sample_every or 500))
         if lg.eval_every > 0 or lg.eval_at_end:  # FID (or cfg.log.eval_metrics), logged and plotted
             from gankit.metrics.hook import eval_hook_from_config
 
             trainer.register(eval_hook_from_config(cfg))
+        trainer.register(CheckpointHook(lg.ckpt_every))  # last: a checkpoint holds everything logged up to its step
     return trainer
+
+
+# keys a resume may change; every other difference from the checkpoint's config is refused
+RESUMABLE = ("train.steps", "train.g_lr", "train.d_lr", "train.threads", "train.device", "data.root",
+             "data.cache_dir", "data.download", "stab.monitor", "log.")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def resume_changes(saved: Config, cfg: Config) -> list[tuple[str, object, object]]:
+    """(key, old, new) for every key that differs; ConfigError naming those that a resume may not change."""
+    old, new = _flat(to_dict(saved)), _flat(to_dict(cfg))
+    diff = [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    fixed = [d for d in diff if not any(d[0] == r or (r.endswith(".") and d[0].startswith(r)) for r in RESUMABLE)]
+    if fixed:
+        listed = ", ".join(f"{k} {a!r} -> {b!r}" for k, a, b in fixed)
+        raise ConfigError(f"a resume cannot change {listed} (they define the run; start a new run instead). "
+                          f"Keys that may change: {', '.join(r.rstrip('.') + ('.*' if r.endswith('.') else '') for r in RESUMABLE)}")
+    return diff
+
+
+def _record_changes(run_dir: Path, step: int, changes: list) -> None:
+    path = run_dir / "config_changes.jsonl"
+    with open(path, "a") as f:
+        for key, old, new in changes:
+            f.write(json.dumps({"step": step, "time": time.time(), "key": key, "from": old, "to": new}) + "\n")
+            if not key.startswith("log."):
+                print(f"resume: {key} {old!r} -> {new!r} from step {step} (recorded in {path.name})", flush=True)
+
+
+def _make_dir(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create the run directory {run_dir} ({e.strerror or e}); "
+                          "choose another --log.out_dir") from None
 
 
 def train(cfg: Config, resume: Path | None = None) -> tuple[str, Trainer]:
     """Train a new run, or continue the run at `resume` from its newest checkpoint."""
     if resume is not None:
         run_dir = Path(resume)
-        ck.load_checkpoint(run_dir)  # fail early, before anything is touched
+        changes = resume_changes(from_dict(ck.load_checkpoint(run_dir)[1]["config"]), cfg)  # fail early
     else:
-        run_dir = new_run_dir(cfg)
-    trainer = build_trainer(cfg, run_dir)
-    if resume is not None:
-        trainer.resume(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ck.atomic_write_json(run_dir / "config.json", to_dict(cfg))
-    status = trainer.train()
+        run_dir, changes = new_run_dir(cfg), []
+    trainer = build_trainer(cfg, run_dir)  # data, modules, hooks: all checked before anything is written
+    _make_dir(run_dir)
+    with RunLock(run_dir):
+        if resume is not None:
+            _resume(trainer, run_dir, changes)
+        ck.atomic_write_json(run_dir / "config.json", to_dict(cfg))
+        status = trainer.train()
     return status, trainer
+
+
+def _resume(trainer: Trainer, run_dir: Path, changes: list) -> None:
+    """Under the lock: clear what killed runs left, say which checkpoint resumes, load it, record changes."""
+    notice = ck.describe_resume(run_dir)  # before the cleaning removes what it describes
+    if notice:
+        warnings.warn(notice, RuntimeWarning, stacklevel=3)
+    for path in ck.clean_leftovers(run_dir / "ckpt") + ck.clean_leftovers(run_dir):
+        print(f"resume: removed {path.name} (left by an interrupted write)", flush=True)
+    trainer.resume(run_dir)
+    _record_changes(run_dir, trainer.step, changes)

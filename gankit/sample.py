@@ -67,19 +67,24 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, device:
 
 def write_samples(samples: torch.Tensor, out: Path, nrow: int | None = None, modality: str | None = None) -> Path:
     """`.npz` -> array 'samples' (float32 in the data's scale); `.png` -> one grid (images) or a scatter (2-D
-    vectors); otherwise a folder of PNGs. `modality` is the run's DataSpec modality (default: by shape)."""
+    vectors); otherwise a folder of PNGs. `modality` is the run's DataSpec modality (default: by shape).
+    A path that cannot be written (no such folder can be made, no permission) raises ConfigError naming it."""
     out = Path(out)
     image = modality == "image" if modality else samples.dim() == 4
-    if out.suffix == ".npz":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out, samples=samples.numpy().astype(np.float32))
-    elif out.suffix == ".png":
-        if not image:
+    if out.suffix not in (".npz", ".png") and not image:
+        raise ConfigError(f"--out {out}: samples of shape {tuple(samples.shape[1:])} are not images; use a .npz path")
+    try:
+        if out.suffix == ".npz":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(out, samples=samples.numpy().astype(np.float32))
+        elif out.suffix == ".png" and not image:
             viz.save_scatter(samples, out)
-        else:
+        elif out.suffix == ".png":
             viz.save_grid(samples, out, nrow=nrow, scale=2)
-    else:
-        if not image:
-            raise ConfigError(f"--out {out}: samples of shape {tuple(samples.shape[1:])} are not images; use a .npz path")
-        viz.save_images(samples, out)
+        else:
+            viz.save_images(samples, out)
+    except OSError as e:
+        blocker = next((p for p in out.parents if p.is_file()), None)
+        detail = f"{blocker} is a file, not a folder" if blocker else e.strerror or str(e)
+        raise ConfigError(f"--out {out}: cannot write samples ({detail})") from None
     return out

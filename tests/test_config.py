@@ -1,8 +1,10 @@
+import dataclasses
 import json
+import re
 
 import pytest
 
-from gankit.config import _coerce, parse_overrides, set_value, to_dict
+from gankit.config import _coerce, parse_overrides, sections, set_value, to_dict
 from gankit.families.registry import apply_overrides, from_dict, new_config, validate
 from gankit.errors import ConfigError
 
@@ -265,3 +267,63 @@ def test_from_dict_errors():
         from_dict({"train": {"steps": "many"}})
     with pytest.raises(ConfigError, match=r"train\.steps must be > 0"):  # validated after loading
         from_dict({"train": {"steps": 0}})
+
+
+# ----------------------------------------------------------------------------- finite floats and ranges
+FLOAT_KEYS = [f"{sec}.{f.name}" for sec, obj in sections(new_config()).items() if sec != "model"
+              for f in dataclasses.fields(obj) if isinstance(getattr(obj, f.name), float)]
+
+
+def test_every_float_key_is_listed():
+    assert {"train.g_lr", "train.d_lr", "train.gp_lambda", "train.lsgan_a", "stab.label_smooth",
+            "stab.lr_decay_floor", "stab.r1_gamma"} <= set(FLOAT_KEYS)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("key", FLOAT_KEYS + ["stab.unrolled_lr"])
+def test_non_finite_floats_are_refused(key, value):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(key)} must be a finite number, got {value}$"):
+        validate(apply_overrides(new_config(), {key: value}))
+
+
+def test_non_finite_label_range_is_refused():
+    with pytest.raises(ConfigError, match=r"stab\.real_label_range must be a finite number"):
+        validate(apply_overrides(new_config(), {"stab.real_label_range": "0.7,nan"}))
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("train.beta1", "1", r"train\.beta1 must be in \[0, 1\), got 1\.0"),
+    ("train.beta2", "-0.1", r"train\.beta2 must be in \[0, 1\), got -0\.1"),
+    ("train.momentum", "-0.5", r"train\.momentum must be >= 0, got -0\.5"),
+    ("train.gp_lambda", "-1", r"train\.gp_lambda must be >= 0, got -1\.0"),
+    ("train.acgan_weight", "-1", r"train\.acgan_weight must be >= 0, got -1\.0"),
+    ("train.clip", "0", r"train\.clip must be > 0, got 0\.0"),
+    ("train.threads", "0", r"train\.threads must be >= 1 \(or none\), got 0"),
+    ("data.limit", "0", r"data\.limit must be >= 1 \(or none\), got 0"),
+    ("data.resolution", "-8", r"data\.resolution must be >= 1 \(or none\), got -8"),
+    ("train.device", "tpu", r"train\.device='tpu' is not valid; choose auto, cpu, cuda, cuda:N or mps"),
+    ("train.device", "cuda:x", r"train\.device='cuda:x' is not valid"),
+    ("log.name", "../../x", r"log\.name='\.\./\.\./x' must be a plain folder name"),
+    ("log.name", "a/b", r"log\.name='a/b' must be a plain folder name"),
+    ("log.name", "a\\b", r"log\.name='a\\\\b' must be a plain folder name"),
+    ("log.name", "..", r"log\.name='\.\.' must be a plain folder name"),
+])
+def test_out_of_range_values_name_the_key_and_range(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_overrides(new_config(), {key: value})
+
+
+@pytest.mark.parametrize("key, value", [("train.beta1", "0"), ("train.beta2", "0.999"), ("train.momentum", "0"),
+                                        ("train.gp_lambda", "0"), ("train.threads", "none"), ("train.threads", "1"),
+                                        ("train.device", "cuda:1"), ("train.device", "mps"), ("train.device", "cpu"),
+                                        ("log.name", "run-1.b"), ("train.lsgan_a", "-1")])
+def test_in_range_values_are_accepted(key, value):
+    validate(apply_overrides(new_config(), {key: value}))
+
+
+def test_validate_stab_alone_refuses_non_finite_values():
+    from gankit.config import StabConfig
+    from gankit.stabilizers import validate_stab
+
+    with pytest.raises(ConfigError, match=r"stab\.label_smooth must be a finite number, got inf"):
+        validate_stab(StabConfig(label_smooth=float("inf")))

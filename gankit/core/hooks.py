@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -15,7 +16,11 @@ from gankit.core.optim import decay_factor, set_lrs
 
 
 class LogHook(HookBase):
-    """Averages every scalar over `log_every` steps and writes it to JSONL and TensorBoard; drives the progress bar."""
+    """Averages every scalar over `log_every` steps and writes it to JSONL and TensorBoard; drives the progress bar.
+
+    A resumed run logs the same rows as an uninterrupted one: a stop does not flush a half-filled window (its
+    sums travel in the checkpoint), and rows after the checkpoint's step (a run killed after logging them) are
+    cut from metrics.jsonl before training goes on."""
 
     def __init__(self, log_every: int, progress: bool = True, tensorboard: bool = True):
         self.log_every, self.progress, self.use_tb = log_every, progress, tensorboard
@@ -24,9 +29,17 @@ class LogHook(HookBase):
         self.bar = None
         self.tb = None
 
+    def state(self) -> dict:
+        return {"sums": self._sums, "count": self._count}
+
+    def load_state(self, state: dict) -> None:
+        self._sums, self._count = dict(state["sums"]), int(state["count"])
+
     def before_train(self) -> None:
         t = self.trainer
         self.path = t.run_dir / "metrics.jsonl"
+        if t.step and self.path.exists():
+            cut_rows_after(self.path, t.step)
         self._t0, self._step0 = time.perf_counter(), t.step
         self._tw, self._sw = self._t0, t.samples_seen
         if self.use_tb:
@@ -46,7 +59,7 @@ class LogHook(HookBase):
         self._count += 1
         if self.bar is not None:
             self.bar.update(1)
-        if t.step % self.log_every == 0 or t.step == t.cfg.train.steps or t.status != "running":
+        if t.step % self.log_every == 0 or t.step == t.cfg.train.steps or t.status == "diverged":
             self.flush()
 
     def flush(self) -> None:
@@ -81,11 +94,30 @@ class LogHook(HookBase):
             print(text, flush=True)
 
     def after_train(self) -> None:
-        self.flush()
+        if self.trainer.status != "interrupted":
+            self.flush()
         if self.bar is not None:
             self.bar.close()
         if self.tb is not None:
             self.tb.close()
+
+
+def cut_rows_after(path: Path, step: int) -> int:
+    """Drop the rows of a JSONL log whose step is after `step` (atomically); returns how many were dropped."""
+    lines = path.read_text().splitlines(keepends=True)
+    keep = [line for line in lines if _row_step(line) <= step]
+    if len(keep) < len(lines):
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text("".join(keep))
+        os.replace(tmp, path)
+    return len(lines) - len(keep)
+
+
+def _row_step(line: str) -> float:
+    try:
+        return float(json.loads(line).get("step", 0))
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return float("inf")  # a torn last line (killed mid-write) goes too
 
 
 class SampleHook(HookBase):

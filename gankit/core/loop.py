@@ -16,7 +16,7 @@ import torch
 
 from gankit.config import to_dict
 from gankit.core import checkpoint as ck
-from gankit.core.optim import base_lrs
+from gankit.core.optim import base_lrs, set_lrs
 from gankit.core.phases import Phase, Setup, StepContext
 from gankit.errors import CheckpointError, ConfigError
 
@@ -61,7 +61,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 class HookBase:
-    """Override any of these; `self.trainer` is set before `before_train`."""
+    """Override any of these; `self.trainer` is set before `before_train`. A hook whose state must survive a
+    resume (e.g. a half-filled logging window) returns it from `state` (JSON-able) and takes it in `load_state`."""
 
     trainer: "Trainer"
 
@@ -70,6 +71,11 @@ class HookBase:
     def after_step(self) -> None: ...
 
     def after_train(self) -> None: ...
+
+    def state(self) -> dict | None:
+        return None
+
+    def load_state(self, state: dict) -> None: ...
 
 
 class Trainer:
@@ -91,6 +97,8 @@ class Trainer:
         self.samples_seen = 0  # data samples drawn so far in this process (throughput)
         self.stop_signal: int | None = None
         self.status = "running"
+        self._saving = False  # a checkpoint is being written: a second signal waits for it
+        self._hook_states: dict[str, dict] = {}  # from a checkpoint, for hooks registered later
         self._fields = dataset.fields  # kept on the CPU; batches move to the device
         self.register(*setup.hooks)
 
@@ -109,6 +117,8 @@ class Trainer:
         for h in hooks:
             h.trainer = self
             self.hooks.append(h)
+            if _hook_key(h) in self._hook_states:
+                h.load_state(self._hook_states[_hook_key(h)])
 
     def run_step(self) -> dict[str, float]:
         """Every due phase, each `repeats` times: loss, zero_grad, backward, optimizer steps, `after`."""
@@ -163,9 +173,9 @@ class Trainer:
         return self.status
 
     def _on_signal(self, signum, frame) -> None:
-        if self.stop_signal is not None:  # a second Ctrl-C stops at once
+        if self.stop_signal is not None and not self._saving:  # a second Ctrl-C stops at once
             raise KeyboardInterrupt
-        self.stop_signal = signum
+        self.stop_signal = signum  # while a checkpoint is written, it is finished first
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
@@ -180,6 +190,7 @@ class Trainer:
             t, m = ck.flatten_optimizer(f"optim.{name}", opt.state_dict())
             tensors.update(t)
             meta["optims"][name] = m
+        meta["hooks"] = {_hook_key(h): s for h in self.hooks if (s := h.state()) is not None}
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["rng.z"] = self.noise.get_state()
         if self.device.type == "cuda":
@@ -188,7 +199,11 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         tensors, meta = self.state()
-        return ck.save_checkpoint(self.run_dir / "ckpt", self.step, tensors, meta, keep=self.cfg.log.keep_ckpts)
+        self._saving = True
+        try:
+            return ck.save_checkpoint(self.run_dir / "ckpt", self.step, tensors, meta, keep=self.cfg.log.keep_ckpts)
+        finally:
+            self._saving = False
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict, source: str) -> None:
         for name, m in self.models.items():
@@ -200,16 +215,25 @@ class Trainer:
                 opt.load_state_dict(ck.unflatten_optimizer(f"optim.{name}", tensors, meta["optims"][name]))
             except (ValueError, KeyError, RuntimeError) as e:
                 raise CheckpointError(f"{source}: optimizer '{name}' state does not fit ({e})") from None
+        set_lrs(self.optims, self.base_lrs, 1.0)  # the configured lrs (a resume may change them); schedules follow
         self.step = int(meta["step"])
         self.stream.load_state(meta["stream"])
         torch.set_rng_state(tensors["rng.torch"])
         self.noise.set_state(tensors["rng.z"])
         if self.device.type == "cuda" and "rng.cuda" in tensors:
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        self._hook_states = dict(meta.get("hooks", {}))
+        for h in self.hooks:
+            if _hook_key(h) in self._hook_states:
+                h.load_state(self._hook_states[_hook_key(h)])
 
     def resume(self, path: Path) -> None:
         tensors, meta = ck.load_checkpoint(path)
         self.load_state(tensors, meta, str(ck.find_checkpoint(path)))
+
+
+def _hook_key(h: HookBase) -> str:
+    return type(h).__name__
 
 
 def _finite(v: float) -> bool:

@@ -12,7 +12,8 @@ from PIL import Image, ImageOps
 from gankit.errors import DataError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
-GRAY_MODES = frozenset({"1", "L"})
+WIDE_GRAY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})  # 16-bit grayscale PNGs
+GRAY_MODES = frozenset({"1", "L"}) | WIDE_GRAY_MODES
 
 
 def uint8_to_unit(x: np.ndarray) -> torch.Tensor:
@@ -88,22 +89,35 @@ def open_image(path: Path) -> Image.Image:
         raise DataError(f"{path}: unreadable image ({exc})") from None
 
 
+def image_to_unit(img: Image.Image, channels: int, resolution: int | None) -> np.ndarray:
+    """One decoded image as float32 (H, W, channels) in [-1, 1], resized to ``resolution`` squared.
+
+    8-bit images are scaled by 255; 16-bit grayscale images (mode I;16 or I) by 65535, not clipped to 8 bits."""
+    wide = img.mode in WIDE_GRAY_MODES
+    img = img.convert("F" if wide else "L" if channels == 1 else "RGB")
+    if resolution is not None and img.size != (resolution, resolution):
+        img = img.resize((resolution, resolution), Image.BILINEAR, reducing_gap=None)
+    if not wide:
+        return uint8_to_unit(np.array(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels)).numpy()
+    gray = np.clip(np.asarray(img, dtype=np.float32) / 32767.5 - 1.0, -1.0, 1.0)
+    return np.repeat(gray[..., None], channels, axis=2)
+
+
 def images_to_array(images: list[Image.Image], files: list[Path], channels: int,
                     resolution: int | None) -> np.ndarray:
-    """Convert decoded images to one uint8 array (N, H, W, channels)."""
-    mode = "L" if channels == 1 else "RGB"
-    arrays = []
-    for img, path in zip(images, files):
-        img = img.convert(mode)
-        if resolution is not None and img.size != (resolution, resolution):
-            img = img.resize((resolution, resolution), Image.BILINEAR, reducing_gap=None)
-        if arrays and img.size[::-1] != arrays[0].shape[:2]:
+    """Convert decoded images to one float32 array (N, H, W, channels) in [-1, 1]."""
+    out = None
+    for i, (img, path) in enumerate(zip(images, files)):
+        arr = image_to_unit(img, channels, resolution)
+        if out is None:
+            out = np.empty((len(images), *arr.shape), dtype=np.float32)
+        elif arr.shape != out.shape[1:]:
             raise DataError(
-                f"{path}: size {img.size[0]}x{img.size[1]} differs from {files[0].name} "
-                f"({arrays[0].shape[1]}x{arrays[0].shape[0]}); set resolution to resize all images"
+                f"{path}: size {arr.shape[1]}x{arr.shape[0]} differs from {files[0].name} "
+                f"({out.shape[2]}x{out.shape[1]}); set resolution to resize all images"
             )
-        arrays.append(np.asarray(img, dtype=np.uint8).reshape(img.size[1], img.size[0], channels))
-    return np.stack(arrays)
+        out[i] = arr
+    return out
 
 
 def load_image_folder(
@@ -115,7 +129,7 @@ def load_image_folder(
     """Load an image folder as (N, C, H, W) float32 in [-1, 1], int64 labels or None, class names.
 
     Class sub-folders (sorted names) become labels; a flat folder has none. ``channels``
-    forces 1 or 3; by default all-grayscale folders (mode L) give 1 channel, others 3.
+    forces 1 or 3; by default all-grayscale folders (8- or 16-bit) give 1 channel, others 3.
     ``limit`` keeps only the first files (in sorted order) before decoding.
     """
     root = Path(root).expanduser()
@@ -127,6 +141,6 @@ def load_image_folder(
     if channels is None:
         channels = 1 if all(img.mode in GRAY_MODES for img in images) else 3
     array = images_to_array(images, files, channels, resolution)
-    x = uint8_to_unit(array).permute(0, 3, 1, 2).contiguous()
+    x = torch.from_numpy(array).permute(0, 3, 1, 2).contiguous()
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
     return x, y, class_names

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gankit.config import check_finite
 from gankit.errors import ConfigError
 
 _NON_NEGATIVE = ("instance_noise", "instance_noise_anneal_steps", "g_noise", "r1_gamma", "ema_start", "minibatch_disc",
@@ -58,5 +59,6 @@ def _check_ranges(s) -> None:
 
 
 def validate_stab(s) -> None:
-    """ConfigError for out-of-range values of the stab section."""
+    """ConfigError for non-finite or out-of-range values of the stab section."""
+    check_finite("stab", s)
     _check_ranges(s)

@@ -127,3 +127,22 @@ def test_scaling_and_resize_helpers():
     rgb = match_channels(x, 3)
     assert rgb.shape == (2, 3, 28, 28) and torch.equal(rgb[:, 2], x[:, 0])
     assert torch.allclose(match_channels(rgb, 1), x, atol=1e-6)
+
+
+def test_16bit_grayscale_png_is_scaled_by_its_bit_depth(tmp_path):
+    raw = np.array([[0, 1000, 32768, 65535]] * 4, dtype=np.uint16)
+    Image.fromarray(raw).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode in ("I;16", "I")
+    x, _, _ = load_image_folder(tmp_path)
+    assert x.shape == (1, 1, 4, 4)
+    np.testing.assert_allclose(x[0, 0].numpy(), raw / 32767.5 - 1, atol=1e-6)  # not saturated at 255
+    rgb, _, _ = load_image_folder(tmp_path, channels=3, resolution=2)
+    assert rgb.shape == (1, 3, 2, 2) and -1.0 <= float(rgb.min()) < float(rgb.max()) <= 1.0
+    assert torch.equal(rgb[:, 0], rgb[:, 2])
+
+
+def test_16bit_and_8bit_images_share_one_scale(tmp_path):
+    Image.fromarray(np.full((4, 4), 65535, dtype=np.uint16)).save(tmp_path / "a.png")
+    _save(tmp_path / "b.png", np.full((4, 4), 255), "L")
+    x, _, _ = load_image_folder(tmp_path)
+    assert x.shape == (2, 1, 4, 4) and torch.equal(x, torch.ones_like(x))

@@ -57,7 +57,7 @@ def test_r1_is_the_term_added_to_ds_loss(tmp_path):
     total, out = d_phase.loss(batch, ctx)
     expected = 0.5 * gamma * r1_penalty(t.models["D"], batch["x"]).detach()
     assert float(out["loss/r1"]) == pytest.approx(float(expected), rel=1e-5) and float(expected) > 0
-    assert float(total) == pytest.approx(float(out["loss/d"]) + float(expected), rel=1e-5)
+    assert float(total.detach()) == pytest.approx(float(out["loss/d"]) + float(expected), rel=1e-5)
 
 
 def test_lr_decay_sets_every_optimizers_lr(tmp_path):
