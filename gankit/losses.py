@@ -18,12 +18,13 @@ from gankit.errors import ConfigError
 
 
 def _logits(x: Tensor) -> Tensor:
-    """Flatten logits of shape (N,) or (N, 1) to (N,)."""
+    """Flatten logits of shape (N,), (N, 1) or a patch map (N, 1, H, W) (one logit per patch, e.g. PatchGAN:
+    the losses then average over samples and patches) to one dimension."""
     if x.dim() == 1:
         return x
-    if x.dim() == 2 and x.shape[1] == 1:
+    if x.dim() >= 2 and x.shape[1] == 1:
         return x.reshape(-1)
-    raise ValueError(f"logits must have shape (N,) or (N, 1), got {tuple(x.shape)}")
+    raise ValueError(f"logits must have shape (N,), (N, 1) or (N, 1, H, W), got {tuple(x.shape)}")
 
 
 # ----------------------------------------------------------------------------- minimax / non-saturating

@@ -196,7 +196,7 @@ class MonitorHook(HookBase):
         found = self.monitor.update(t.step, t.scalars)
         due = self.every and t.step % self.every == 0 and t.step >= self.warmup
         if due and t.status == "running" and t.setup.sample is not None:
-            fake = t.setup.sample(self.n, self.SEED)  # the same fixed samples each time
+            fake = t.setup.sample(self.n, self.SEED, inputs=t.first(self.n))  # the same fixed samples each time
             found += self.monitor.diversity(t.step, diversity_ratio(fake, self.real), self.threshold)
         for w in found:
             self.report(w)

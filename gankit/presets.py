@@ -67,6 +67,14 @@ PRESETS: dict[str, Preset] = {
     "best-grid25": Preset(
         "gankit's MoG recipe (docs/results/mog.md) on grid-25: PacGAN2, 2 D steps, linear lr decay, EMA of G",
         {**_MOG, **MOG_BEST, "data.name": "grid25"}),
+    "pix2pix-edges": Preset(
+        "pix2pix (Isola et al. 2017) edges -> Fashion-MNIST item: U-Net G, PatchGAN D with 7 px patches (the "
+        "paper's 70/256 scaled to 28 px), cGAN + 100 L1",
+        {"model.family": "pix2pix", "data.name": "fashion-edges", "train.steps": 3000, "train.batch_size": 64}),
+    "pix2pix-colorize": Preset(
+        "pix2pix grayscale -> colour on 64x64 crops of a folder of photos (--data.root)",
+        {"model.family": "pix2pix", "data.name": "colorize", "data.resolution": 64, "data.n_samples": 4000,
+         "train.steps": 3000, "train.batch_size": 16}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

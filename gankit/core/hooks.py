@@ -123,8 +123,8 @@ def _row_step(line: str) -> float:
 class SampleHook(HookBase):
     """The family's progress picture (sample grid, scatter, ...) and the loss-curve PNG every `every` steps."""
 
-    def __init__(self, every: int, n_real: int = 0):
-        self.every, self.n_real = every, n_real
+    def __init__(self, every: int, n_first: int = 64):
+        self.every, self.n_first = every, n_first
 
     def before_train(self) -> None:
         self.dir = self.trainer.run_dir / "samples"
@@ -142,8 +142,7 @@ class SampleHook(HookBase):
         t = self.trainer
         path = self.dir / f"step_{t.step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        real = t.real(self.n_real) if self.n_real else None
-        t.setup.preview(path, f"step {t.step}", real)
+        t.setup.preview(path, f"step {t.step}", t.first(self.n_first))
         (self.dir / "latest.png").write_bytes(path.read_bytes())
         viz.plot_scalars(viz.read_jsonl(t.run_dir / "metrics.jsonl"), t.run_dir / "loss_curves.png",
                          t.setup.scalar_groups, title=t.cfg.preset)

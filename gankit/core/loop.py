@@ -112,6 +112,10 @@ class Trainer:
         """The first n samples of the data set's main field (for pictures and evaluation)."""
         return self._fields[self.spec.main][:n]
 
+    def first(self, n: int) -> dict[str, torch.Tensor]:
+        """The first n samples of every field (on the CPU)."""
+        return {k: v[:n] for k, v in self._fields.items()}
+
     # ---- the loop ----------------------------------------------------------------------------
     def register(self, *hooks: HookBase) -> None:
         for h in hooks:

@@ -54,14 +54,16 @@ class Phase:
 class Setup:
     """What a family's `build` hands the trainer.
 
-    `sample(n, seed)` returns n samples in the data's space (for evaluation and monitoring: eval mode,
-    averaged weights where there are some); `preview(path, title, real)` draws the run's progress picture."""
+    `sample(n, seed, inputs)` returns n samples in the data's main field's space (for evaluation and monitoring:
+    eval mode, averaged weights where there are some; `inputs` holds the first n samples of every field, for
+    families that translate inputs); `preview(path, title, batch)` draws the run's progress picture from the
+    first samples of the data set (`batch`, a dict of fields)."""
 
     models: dict[str, nn.Module]
     optims: dict[str, torch.optim.Optimizer]
     phases: list[Phase]
     hooks: list[Any] = field(default_factory=list)
-    sample: Callable[[int, int], Tensor] | None = None
-    preview: Callable[[Path, str, Tensor | None], None] | None = None
+    sample: Callable[..., Tensor] | None = None
+    preview: Callable[[Path, str, dict[str, Tensor]], None] | None = None
     scalar_groups: dict[str, list[str]] = field(default_factory=dict)  # panels of the loss-curve figure
     meta: dict[str, Any] = field(default_factory=dict)  # JSON facts for checkpoints (e.g. num_classes)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import digits, fashion, images, toy
+from gankit.data import digits, fashion, images, paired, toy
 from gankit.errors import ConfigError
 
 
@@ -123,6 +123,9 @@ DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "digits": _build_digits,
     "ring8": _toy_builder("ring8"),
     "grid25": _toy_builder("grid25"),
+    "fashion-edges": paired.build_fashion_edges,
+    "paired-folder": paired.build_paired_folder,
+    "colorize": paired.build_colorize,
 }
 
 

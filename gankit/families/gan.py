@@ -168,7 +168,7 @@ def build_models_for(cfg: Config, spec: DataSpec) -> dict[str, nn.Module]:
     """{"G", "D"} plus "E", "D2" (MRGAN) and "G_ema" (EMA) as the config asks. With every option off
     the random draws are exactly those of `build_models`."""
     s, shape = cfg.stab, spec.shape
-    if spec.modality not in ("image", "vector"):
+    if spec.modality not in ("image", "vector") or spec.main != "x":
         raise ConfigError(f"the GAN family makes images or vectors; this data set is {spec.modality} "
                           f"(fields {sorted(spec.fields)}): choose another model.family")
     k = spec.num_classes if cfg.model.cond != "none" else None
@@ -223,12 +223,13 @@ def generate_seeded(G: nn.Module, n: int, seed: int, labels: Tensor | None = Non
     return torch.cat(out) if out else torch.empty(0)
 
 
-def sample(models: dict[str, nn.Module], n: int, seed: int, labels: Tensor | None = None) -> Tensor:
-    """n samples of the sampling generator; conditional generators get `labels` (else balanced classes)."""
+def sample(models: dict[str, nn.Module], n: int, seed: int, labels: Tensor | None = None, inputs=None) -> Tensor:
+    """n samples of the sampling generator; conditional generators get `labels` (else balanced classes).
+    `inputs` (the data's first samples, which hooks pass to every family) are not used: G starts from z."""
     return generate_seeded(sampler_module(models), n, seed, labels)
 
 
-def preview(models: dict[str, nn.Module], spec: DataSpec, n: int, path, title: str, real: Tensor | None) -> None:
+def preview(models: dict[str, nn.Module], spec: DataSpec, n: int, path, title: str, batch: dict | None) -> None:
     """A grid at a fixed z (one column per class for conditional models), or a 2-D scatter over the data."""
     G = sampler_module(models)
     k = getattr(G, "num_classes", None)
@@ -241,6 +242,7 @@ def preview(models: dict[str, nn.Module], spec: DataSpec, n: int, path, title: s
     if spec.modality == "image":
         viz.save_grid(fake, path, nrow=nrow, scale=2)
     else:
+        real = None if batch is None else batch["x"]
         viz.save_scatter(fake, path, real=None if real is None else real[:len(fake)],
                          centers=spec.extra.get("centers"), title=title)
 

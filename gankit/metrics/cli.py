@@ -66,6 +66,8 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
     if not target.exists():
         raise DataError(f"{target}: no such run directory or .npz file")
     t0 = time.perf_counter()
+    if target.is_dir() and _family(target) == "pix2pix":
+        return _eval_translation(args, t0)
     fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
     if args.data or args.data_root:
         data_cfg = replace(data_cfg, name=args.data or data_cfg.name, root=args.data_root or data_cfg.root)
@@ -82,6 +84,28 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
         "n_fake": len(fake), "n_real": len(real_x), "real_data": {"name": data_cfg.name, "split": data_cfg.split},
         "seed": args.seed, "seconds": round(time.perf_counter() - t0, 3), "time": time.time(),
     }  # fmt: skip
+    return results, record
+
+
+def _family(run: Path) -> str:
+    from gankit.run import load_run_config
+
+    return load_run_config(run).model.family
+
+
+def _eval_translation(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
+    """A translation run: its outputs on held-out pairs against their targets (gankit.metrics.translation)."""
+    from gankit.metrics.translation import evaluate_translation
+    from gankit.sample import load_models
+
+    models, cfg, meta = load_models(Path(args.target), device=args.device)
+    split = args.split or "test"
+    results = evaluate_translation(models, cfg, split, args.n, args.seed)
+    n = int(results.pop("n"))
+    record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
+              "extractor": "paired (+ fashion-cnn for 28x28 gray)", "n_fake": n, "n_real": n,
+              "real_data": {"name": cfg.data.name, "split": split}, "seed": args.seed,
+              "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
     return results, record
 
 

@@ -61,7 +61,8 @@ class EvalHook(HookBase):
 
     def generate(self) -> torch.Tensor:
         """The n samples of the fixed seed, on the CPU."""
-        return self.trainer.setup.sample(self.n, self.seed).cpu()
+        t = self.trainer
+        return t.setup.sample(self.n, self.seed, inputs=t.first(self.n)).cpu()
 
     def run(self) -> dict[str, float]:
         """Evaluate now; log the row, print one line, redraw the curves. Returns {label: value}."""

@@ -17,11 +17,13 @@ from ._helpers import DataCfg, write_fashion_split
 
 
 def test_registry_names():
-    assert set(DATASETS) == {"fashion-mnist", "image-folder", "digits", "ring8", "grid25"}
+    assert set(DATASETS) == {"fashion-mnist", "image-folder", "digits", "ring8", "grid25",
+                             "fashion-edges", "paired-folder", "colorize"}
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(ConfigError, match=r"'mnist'.*digits, fashion-mnist, grid25, image-folder, ring8"):
+    with pytest.raises(ConfigError, match=r"'mnist'.*colorize, digits, fashion-edges, fashion-mnist, grid25, image-folder, "
+                                         r"paired-folder, ring8"):
         build_dataset(DataCfg(name="mnist"))
 
 

@@ -65,14 +65,14 @@ def elbo_loss(beta: float, batch: dict[str, Tensor], ctx: StepContext):
 
 
 @torch.no_grad()
-def sample(models: dict[str, nn.Module], n: int, seed: int) -> Tensor:
+def sample(models: dict[str, nn.Module], n: int, seed: int, inputs=None) -> Tensor:
     dec = models["dec"]
     z = torch.randn(n, dec.latent, generator=torch.Generator().manual_seed(seed))
     return dec(z.to(next(dec.parameters()).device)).cpu()
 
 
-def preview(models, path, title: str, real: Tensor | None) -> None:
-    viz.save_scatter(sample(models, 500, seed=0), path, real=real, title=title)
+def preview(models, path, title: str, batch: dict) -> None:
+    viz.save_scatter(sample(models, 500, seed=0), path, real=batch["x"], title=title)
 
 
 def build(cfg, spec: DataSpec) -> Setup:

@@ -1,0 +1,89 @@
+"""`gankit translate RUN_DIR --input IMG_OR_DIR --out PATH`: a trained translation model (pix2pix) on any images.
+
+Inputs must have the size the model was trained on (no silent resizing: a different size gives one error line
+saying which size to use); colour inputs to a model trained on grayscale inputs (e.g. colourisation) are
+converted to luma with a notice. A folder of inputs gives a folder of outputs with the same names.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gankit import viz
+from gankit.core.spec import spec_from_meta
+from gankit.data.images import _images_in, open_image
+from gankit.errors import ConfigError, DataError, GankitError
+
+TRANSLATORS = ("pix2pix",)
+
+
+def load_inputs(src: Path, channels: int, size: int) -> tuple[torch.Tensor, list[Path]]:
+    """(N, channels, size, size) in [-1, 1] from one image or a folder of images; DataError on a size mismatch."""
+    if not src.exists():
+        raise DataError(f"--input {src}: no such file or folder")
+    files = _images_in(src) if src.is_dir() else [src]
+    if not files:
+        raise DataError(f"--input {src}: no PNG/JPEG images in this folder")
+    arrays = []
+    for path in files:
+        img = open_image(path)
+        if img.size != (size, size):
+            raise DataError(f"{path}: the image is {img.size[0]}x{img.size[1]} but the model translates "
+                            f"{size}x{size} images; resize it (or train at its size with --data.resolution)")
+        if channels == 1 and img.mode not in ("L", "I", "I;16", "F", "1"):
+            print(f"note: {path.name} is colour; the model takes grayscale inputs, so its luma is used", flush=True)
+        img = img.convert("L" if channels == 1 else "RGB")
+        arrays.append(np.asarray(img, dtype=np.uint8).reshape(size, size, channels))
+    x = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return x, files
+
+
+def write_outputs(images: torch.Tensor, files: list[Path], src: Path, out: Path) -> list[Path]:
+    """One PNG for one input (`out` a .png path), else a folder `out` with the inputs' names as PNGs."""
+    arr = viz.to_uint8(images)
+    if not src.is_dir():
+        targets = [out if out.suffix.lower() == ".png" else out / (files[0].stem + ".png")]
+    else:
+        if out.suffix:
+            raise ConfigError(f"--out {out}: a folder of inputs needs an output folder, not a file name")
+        targets = [out / (f.stem + ".png") for f in files]
+    try:
+        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        for a, path in zip(arr, targets):
+            Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(path)
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot write ({e.strerror or e})") from None
+    return targets
+
+
+def cmd_translate(args: argparse.Namespace, rest: list[str]) -> int:
+    from gankit.families.pix2pix import translate
+    from gankit.sample import load_models
+
+    if rest:
+        raise GankitError(f"unexpected arguments: {' '.join(rest)}")
+    models, cfg, meta = load_models(Path(args.run), device=args.device)
+    if cfg.model.family not in TRANSLATORS:
+        raise ConfigError(f"{args.run} is a {cfg.model.family} run; gankit translate takes runs of: "
+                          f"{', '.join(TRANSLATORS)}")
+    spec = spec_from_meta(meta)
+    (ca, size, _), _ = spec.fields["a"], spec.fields["b"]
+    x, files = load_inputs(Path(args.input), ca, size)
+    written = write_outputs(translate(models["G"], x, seed=args.seed), files, Path(args.input), Path(args.out))
+    print(f"translated {len(written)} image(s) -> {written[0] if len(written) == 1 else Path(args.out)}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("translate", help="translate images with a trained pix2pix run")
+    p.add_argument("run", metavar="RUN_DIR")
+    p.add_argument("--input", required=True, help="an image or a folder of images (the model's input size)")
+    p.add_argument("--out", required=True, help="output .png (one input) or folder")
+    p.add_argument("--seed", type=int, default=0, help="seed of the dropout noise (kept on at test time)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_translate)
