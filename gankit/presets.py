@@ -24,6 +24,8 @@ _MOG = {"model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_w
 MOG_BEST = {"train.steps": 30000, "stab.pack": 2, "train.n_critic": 2, "stab.lr_decay": "linear", "stab.ema": 0.99,
             "stab.ema_start": 24000, "model.z_dim": 2, "train.batch_size": 256}
 
+_CYCLEGAN = {"model.family": "cyclegan", "train.loss": "lsgan", "train.steps": 3000, "train.batch_size": 16}
+
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
     "gan-mlp-fashion": Preset(
@@ -75,6 +77,13 @@ PRESETS: dict[str, Preset] = {
         "pix2pix grayscale -> colour on 64x64 crops of a folder of photos (--data.root)",
         {"model.family": "pix2pix", "data.name": "colorize", "data.resolution": 64, "data.n_samples": 4000,
          "train.steps": 3000, "train.batch_size": 16}),
+    "cyclegan-edges": Preset(
+        "CycleGAN (Zhu et al. 2017) edges <-> Fashion-MNIST item on unpaired data (the fashion-edges pairs shuffled; "
+        "pix2pix-edges is the upper bound): ResNet G with 3 blocks, PatchGAN D, LSGAN, cycle 10, identity 0.5",
+        {**_CYCLEGAN, "data.name": "fashion-edges-unpaired"}),
+    "cyclegan-sneaker-boot": Preset(
+        "CycleGAN sneaker <-> ankle boot (Fashion-MNIST classes 7 and 9, unpaired), the settings of cyclegan-edges",
+        {**_CYCLEGAN, "data.name": "fashion-sneaker-boot"}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

@@ -1,4 +1,5 @@
-"""`gankit translate RUN_DIR --input IMG_OR_DIR --out PATH`: a trained translation model (pix2pix) on any images.
+"""`gankit translate RUN_DIR --input IMG_OR_DIR --out PATH [--to A|B]`: a trained translation model (pix2pix,
+cyclegan) on any images. `--to` names the domain to translate to (default B: A -> B; a CycleGAN also goes B -> A).
 
 Inputs must have the size the model was trained on (no silent resizing: a different size gives one error line
 saying which size to use); colour inputs to a model trained on grayscale inputs (e.g. colourisation) are
@@ -19,7 +20,8 @@ from gankit.core.spec import spec_from_meta
 from gankit.data.images import _images_in, open_image
 from gankit.errors import ConfigError, DataError, GankitError
 
-TRANSLATORS = ("pix2pix",)
+# family -> {target domain: (generator, input field)}
+TRANSLATORS = {"pix2pix": {"B": ("G", "a")}, "cyclegan": {"B": ("G_AB", "a"), "A": ("G_BA", "b")}}
 
 
 def load_inputs(src: Path, channels: int, size: int) -> tuple[torch.Tensor, list[Path]]:
@@ -61,6 +63,16 @@ def write_outputs(images: torch.Tensor, files: list[Path], src: Path, out: Path)
     return targets
 
 
+def direction(family: str, run: str, to: str) -> tuple[str, str]:
+    """(generator, input field) of a `family` run translating to domain `to`; ConfigError otherwise."""
+    if family not in TRANSLATORS:
+        raise ConfigError(f"{run} is a {family} run; gankit translate takes runs of: {', '.join(TRANSLATORS)}")
+    domains = TRANSLATORS[family]
+    if to.upper() not in domains:
+        raise ConfigError(f"--to {to}: a {family} run translates to domain {' or '.join(sorted(domains))}, not {to}")
+    return domains[to.upper()]
+
+
 def cmd_translate(args: argparse.Namespace, rest: list[str]) -> int:
     from gankit.families.pix2pix import translate
     from gankit.sample import load_models
@@ -68,22 +80,21 @@ def cmd_translate(args: argparse.Namespace, rest: list[str]) -> int:
     if rest:
         raise GankitError(f"unexpected arguments: {' '.join(rest)}")
     models, cfg, meta = load_models(Path(args.run), device=args.device)
-    if cfg.model.family not in TRANSLATORS:
-        raise ConfigError(f"{args.run} is a {cfg.model.family} run; gankit translate takes runs of: "
-                          f"{', '.join(TRANSLATORS)}")
-    spec = spec_from_meta(meta)
-    (ca, size, _), _ = spec.fields["a"], spec.fields["b"]
-    x, files = load_inputs(Path(args.input), ca, size)
-    written = write_outputs(translate(models["G"], x, seed=args.seed), files, Path(args.input), Path(args.out))
+    net, field = direction(cfg.model.family, args.run, args.to)
+    channels, size, _ = spec_from_meta(meta).fields[field]
+    x, files = load_inputs(Path(args.input), channels, size)
+    written = write_outputs(translate(models[net], x, seed=args.seed), files, Path(args.input), Path(args.out))
     print(f"translated {len(written)} image(s) -> {written[0] if len(written) == 1 else Path(args.out)}")
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("translate", help="translate images with a trained pix2pix run")
+    p = sub.add_parser("translate", help="translate images with a trained pix2pix or cyclegan run")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--input", required=True, help="an image or a folder of images (the model's input size)")
     p.add_argument("--out", required=True, help="output .png (one input) or folder")
+    p.add_argument("--to", default="B", help="the domain to translate to: B (A -> B, the default) or A (B -> A, "
+                   "cyclegan runs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout noise (kept on at test time)")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_translate)

@@ -1,6 +1,8 @@
 """Datasets held fully in memory, built from a config by name.
 
-Registry keys: "fashion-mnist", "image-folder", "digits", "ring8", "grid25".
+Registry keys: "fashion-mnist", "image-folder", "digits", "ring8", "grid25"; paired translation
+(gankit.data.paired): "fashion-edges", "paired-folder", "colorize"; unpaired translation (gankit.data.unpaired):
+"fashion-edges-unpaired", "fashion-sneaker-boot".
 Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2). Every data set gives the
 trainer its tensors by field name (`fields`: {"x": samples, "y": labels}) and a `DataSpec` describing them.
 """
@@ -13,7 +15,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import digits, fashion, images, paired, toy
+from gankit.data import digits, fashion, images, paired, toy, unpaired
 from gankit.errors import ConfigError
 
 
@@ -126,6 +128,8 @@ DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "fashion-edges": paired.build_fashion_edges,
     "paired-folder": paired.build_paired_folder,
     "colorize": paired.build_colorize,
+    "fashion-edges-unpaired": unpaired.build_fashion_edges_unpaired,
+    "fashion-sneaker-boot": unpaired.build_sneaker_boot,
 }
 
 

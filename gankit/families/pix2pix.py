@@ -8,14 +8,14 @@ D's patch (`d_patch` pixel | patch | image with `d_layers`; auto scales the 70x7
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from gankit import viz
-from gankit.config import Config, StabConfig
+from gankit.config import Config
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
@@ -23,6 +23,7 @@ from gankit.core.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.losses import get_loss, gradient_penalty, r1_penalty
 from gankit.nets.pix2pix import PatchGAN, UNet, receptive_field
+from gankit.stabilizers import refuse_unused_stab
 from gankit.stabilizers.norm import apply_spectral_norm
 
 NAME = "pix2pix"
@@ -60,12 +61,7 @@ def validate(cfg: Config) -> None:
     if cfg.train.loss not in ("minimax", "nonsat", "lsgan", "hinge", "wgan-gp"):
         raise ConfigError(f"pix2pix takes train.loss nonsat (the paper's), lsgan, hinge, minimax or wgan-gp, "
                           f"not {cfg.train.loss}")
-    default = StabConfig()
-    unused = [f.name for f in fields(StabConfig) if f.name not in SUPPORTED_STAB
-              and getattr(cfg.stab, f.name) != getattr(default, f.name)]
-    if unused:
-        raise ConfigError(f"pix2pix does not use stab.{', stab.'.join(unused)}; it supports stab."
-                          f"{', stab.'.join(SUPPORTED_STAB)}")
+    refuse_unused_stab(cfg.stab, NAME, SUPPORTED_STAB)
 
 
 def auto_layers(resolution: int) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from gankit.errors import DataError, GankitError
+from gankit.translate import TRANSLATORS
 
 
 def load_npz_samples(path: Path) -> torch.Tensor:
@@ -66,7 +67,7 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
     if not target.exists():
         raise DataError(f"{target}: no such run directory or .npz file")
     t0 = time.perf_counter()
-    if target.is_dir() and _family(target) == "pix2pix":
+    if target.is_dir() and _family(target) in TRANSLATORS:
         return _eval_translation(args, t0)
     fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
     if args.data or args.data_root:

@@ -1,10 +1,12 @@
-"""Evaluation of a translation run (pix2pix) on held-out pairs: `gankit eval RUN_DIR` dispatches here.
+"""Evaluation of a translation run (pix2pix, cyclegan) on held-out pairs: `gankit eval RUN_DIR` dispatches here.
 
-The run's data set is rebuilt on `split` (test by default: pairs never seen in training); the model translates
-the first n inputs, and the outputs are compared with their targets: L1, PSNR, SSIM (gankit.metrics.paired),
+The run's data set is rebuilt on `split` (test by default: pairs never seen in training), with an unpaired set's
+hidden pairing restored (gankit.data.unpaired.aligned_fields); the family's `sample` translates the first n
+inputs (A -> B), and the outputs are compared with their targets: L1, PSNR, SSIM (gankit.metrics.paired),
 colourfulness for RGB targets, and for 28x28 grayscale targets FID[fashion-cnn] between outputs and targets plus
-"does the class survive": fashion-cnn's accuracy on the outputs against the inputs' true labels (and on the
-targets themselves, the ceiling).
+"does the class survive": fashion-cnn's accuracy on the outputs against the targets' true labels (and on the
+targets themselves, the ceiling). Domains without pairs (fashion-sneaker-boot) get only the last two: FID against
+domain B, and how many outputs fashion-cnn puts in B's class.
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ import numpy as np
 import torch
 
 from gankit.data import build_dataset
+from gankit.data.unpaired import aligned_fields
+from gankit.families.registry import family_of
 from gankit.metrics.features import extract, get_extractor
 from gankit.metrics.fid import fid_from_features
 from gankit.metrics.paired import paired_metrics
 
 
+def held_out(cfg: Any, split: str, n: int) -> tuple[dict[str, torch.Tensor], bool]:
+    """The first n samples of the run's data set on `split` (limit lifted so the split is whole), b aligned with
+    a where a pairing is known; and whether it is."""
+    fields, paired = aligned_fields(build_dataset(replace(cfg.data, split=split, limit=None)))
+    return {k: v[:n] for k, v in fields.items()}, paired
+
+
 def held_out_pairs(cfg: Any, split: str, n: int) -> dict[str, torch.Tensor]:
-    """The first n samples of the run's paired data set on `split` (limit lifted so the split is whole)."""
-    data = build_dataset(replace(cfg.data, split=split, limit=None))
-    return {k: v[:n] for k, v in data.fields.items()}
+    """The first n pairs of the run's data set on `split` (see `held_out`)."""
+    return held_out(cfg, split, n)[0]
 
 
 def fashion_scores(fake: torch.Tensor, target: torch.Tensor, labels: torch.Tensor | None) -> dict[str, float]:
@@ -41,11 +51,9 @@ def fashion_scores(fake: torch.Tensor, target: torch.Tensor, labels: torch.Tenso
 
 
 def evaluate_translation(models: dict, cfg: Any, split: str = "test", n: int = 10000, seed: int = 0) -> dict[str, float]:
-    from gankit.families.pix2pix import translate
-
-    pairs = held_out_pairs(cfg, split, n)
-    fake = translate(models["G"], pairs["a"], seed)
-    results = paired_metrics(fake, pairs["b"])
+    pairs, paired = held_out(cfg, split, n)
+    fake = family_of(cfg).sample(models, len(pairs["a"]), seed, inputs=pairs)
+    results = paired_metrics(fake, pairs["b"]) if paired else {}
     if tuple(pairs["b"].shape[1:]) == (1, 28, 28):
         results.update(fashion_scores(fake, pairs["b"], pairs.get("y")))
     results["n"] = float(len(fake))

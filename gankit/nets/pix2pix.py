@@ -8,7 +8,8 @@ eval mode: the paper's only source of noise.
 PatchGAN: `n_layers` stride-2 4x4 convolutions, then two stride-1 4x4 convolutions down to one channel: each
 output logit judges one patch; the receptive field is 7, 16, 34, 70, 142 px for n_layers 0..4 (70x70 at
 n_layers=3, the paper's default at 256 px). `pixel` is the paper's 1x1 PixelGAN; `image` averages the patch
-logits of a D whose receptive field covers the whole image (one logit per image).
+logits of a D whose receptive field covers the whole image (one logit per image). Norm layers: batch (pix2pix),
+instance (CycleGAN) or none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from torch import Tensor, nn
 
 from gankit.errors import ConfigError
 from gankit.nets.dcgan import init_weights
+
+NORMS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d, "none": lambda c: nn.Identity()}
 
 
 def receptive_field(n_layers: int) -> int:
@@ -100,8 +103,10 @@ class PatchGAN(nn.Module):
         super().__init__()
         if mode not in ("patch", "pixel", "image"):
             raise ConfigError(f"unknown D patch mode {mode!r}; valid: patch, pixel, image")
+        if norm not in NORMS:
+            raise ConfigError(f"unknown D norm {norm!r}; valid: {', '.join(NORMS)}")
         self.mode = mode
-        make_norm = (lambda c: nn.BatchNorm2d(c)) if norm == "batch" else (lambda c: nn.Identity())
+        make_norm = NORMS[norm]
         if mode == "pixel":
             layers = [nn.Conv2d(in_ch, width, 1), nn.LeakyReLU(0.2), nn.Conv2d(width, 2 * width, 1, bias=False),
                       make_norm(2 * width), nn.LeakyReLU(0.2), nn.Conv2d(2 * width, 1, 1)]

@@ -12,9 +12,10 @@ TTUR and Adam-for-G with SGD-for-D are plain `train` options (g_lr/d_lr, g_opt/d
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
-from gankit.config import check_finite
+from gankit.config import StabConfig, check_finite
 from gankit.errors import ConfigError
 
 _NON_NEGATIVE = ("instance_noise", "instance_noise_anneal_steps", "g_noise", "r1_gamma", "ema_start", "minibatch_disc",
@@ -62,3 +63,13 @@ def validate_stab(s) -> None:
     """ConfigError for non-finite or out-of-range values of the stab section."""
     check_finite("stab", s)
     _check_ranges(s)
+
+
+def refuse_unused_stab(s, family: str, supported: tuple[str, ...]) -> None:
+    """ConfigError naming every stab option set away from its default that `family` does not use."""
+    default = StabConfig()
+    unused = [f.name for f in fields(StabConfig)
+              if f.name not in supported and getattr(s, f.name) != getattr(default, f.name)]
+    if unused:
+        raise ConfigError(f"{family} does not use stab.{', stab.'.join(unused)}; it supports stab."
+                          f"{', stab.'.join(supported)}")
