@@ -73,6 +73,12 @@ PRESETS: dict[str, Preset] = {
         "pix2pix (Isola et al. 2017) edges -> Fashion-MNIST item: U-Net G, PatchGAN D with 7 px patches (the "
         "paper's 70/256 scaled to 28 px), cGAN + 100 L1",
         {"model.family": "pix2pix", "data.name": "fashion-edges", "train.steps": 3000, "train.batch_size": 64}),
+    "pix2pixhd-edges": Preset(
+        "pix2pixHD (Wang et al. 2018) on the pix2pix-edges pairs: global generator at 14 px + local enhancer, 3 "
+        "PatchGANs on a 28/14/7 px pyramid, LSGAN + 10 feature matching, no L1",
+        {"model.family": "pix2pix", "data.name": "fashion-edges", "model.g_arch": "global+local", "model.g_width": 32,
+         "model.num_d": 3, "model.lambda_fm": 10.0, "model.objective": "cgan", "train.loss": "lsgan",
+         "train.steps": 3000, "train.batch_size": 64}),
     "pix2pix-colorize": Preset(
         "pix2pix grayscale -> colour on 64x64 crops of a folder of photos (--data.root)",
         {"model.family": "pix2pix", "data.name": "colorize", "data.resolution": 64, "data.n_samples": 4000,
@@ -84,6 +90,12 @@ PRESETS: dict[str, Preset] = {
     "cyclegan-sneaker-boot": Preset(
         "CycleGAN sneaker <-> ankle boot (Fashion-MNIST classes 7 and 9, unpaired), the settings of cyclegan-edges",
         {**_CYCLEGAN, "data.name": "fashion-sneaker-boot"}),
+    "stargan-fashion": Preset(
+        "StarGAN (Choi et al. 2018) across the 10 Fashion-MNIST classes: one ResNet G(x, target class) with 3 "
+        "blocks, D with real/fake and class heads, WGAN-GP 10, 5 D steps, Adam 1e-4 (0.5, 0.999), cls 1, rec 10",
+        {"model.family": "stargan", "data.name": "fashion-mnist", "train.loss": "wgan-gp", "train.gp_lambda": 10.0,
+         "train.n_critic": 5, "train.g_lr": 1e-4, "train.d_lr": 1e-4, "train.beta1": 0.5, "train.beta2": 0.999,
+         "train.steps": 3000, "train.batch_size": 16}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

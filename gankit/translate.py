@@ -1,5 +1,6 @@
-"""`gankit translate RUN_DIR --input IMG_OR_DIR --out PATH [--to A|B]`: a trained translation model (pix2pix,
-cyclegan) on any images. `--to` names the domain to translate to (default B: A -> B; a CycleGAN also goes B -> A).
+"""`gankit translate RUN_DIR --input IMG_OR_DIR --out PATH [--to A|B|CLASS]`: a trained translation model (pix2pix,
+cyclegan, stargan) on any images. `--to` names the domain to translate to (default B: A -> B; a CycleGAN also goes
+B -> A); a StarGAN run needs `--to CLASS`, a class name of its data set (case-insensitive) or an index.
 
 Inputs must have the size the model was trained on (no silent resizing: a different size gives one error line
 saying which size to use); colour inputs to a model trained on grayscale inputs (e.g. colourisation) are
@@ -9,6 +10,7 @@ converted to luma with a notice. A folder of inputs gives a folder of outputs wi
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +22,9 @@ from gankit.core.spec import spec_from_meta
 from gankit.data.images import _images_in, open_image
 from gankit.errors import ConfigError, DataError, GankitError
 
-# family -> {target domain: (generator, input field)}
-TRANSLATORS = {"pix2pix": {"B": ("G", "a")}, "cyclegan": {"B": ("G_AB", "a"), "A": ("G_BA", "b")}}
+# family -> {target domain: (generator, input field)}; CLASS: any class of the run's data set, named by --to
+TRANSLATORS = {"pix2pix": {"B": ("G", "a")}, "cyclegan": {"B": ("G_AB", "a"), "A": ("G_BA", "b")},
+               "stargan": {"CLASS": ("G", "x")}}
 
 
 def load_inputs(src: Path, channels: int, size: int) -> tuple[torch.Tensor, list[Path]]:
@@ -73,6 +76,20 @@ def direction(family: str, run: str, to: str) -> tuple[str, str]:
     return domains[to.upper()]
 
 
+def target_class(to: str | None, class_names: tuple[str, ...] | None, num_classes: int) -> int:
+    """The class index `--to` names (a class name, case-insensitive, or an index); ConfigError otherwise."""
+    names = list(class_names or [str(i) for i in range(num_classes)])
+    valid = f"valid classes: {', '.join(names)} (or an index 0-{num_classes - 1})"
+    if to is None:
+        raise ConfigError(f"a stargan run translates to any class: --to CLASS is required; {valid}")
+    if to.strip().isdigit() and int(to) < num_classes:
+        return int(to)
+    lower = [n.lower() for n in names]
+    if to.strip().lower() not in lower:
+        raise ConfigError(f"--to {to}: not a class of this stargan run; {valid}")
+    return lower.index(to.strip().lower())
+
+
 def cmd_translate(args: argparse.Namespace, rest: list[str]) -> int:
     from gankit.families.pix2pix import translate
     from gankit.sample import load_models
@@ -80,21 +97,30 @@ def cmd_translate(args: argparse.Namespace, rest: list[str]) -> int:
     if rest:
         raise GankitError(f"unexpected arguments: {' '.join(rest)}")
     models, cfg, meta = load_models(Path(args.run), device=args.device)
-    net, field = direction(cfg.model.family, args.run, args.to)
-    channels, size, _ = spec_from_meta(meta).fields[field]
+    family, spec = cfg.model.family, spec_from_meta(meta)
+    if "CLASS" in TRANSLATORS.get(family, {}):
+        from gankit.families.stargan import translate_to
+
+        net, field = TRANSLATORS[family]["CLASS"]
+        target = target_class(args.to, spec.class_names, spec.num_classes)
+        run_net = partial(translate_to, models[net], target=target)
+    else:
+        net, field = direction(family, args.run, args.to or "B")
+        run_net = partial(translate, models[net], seed=args.seed)
+    channels, size, _ = spec.fields[field]
     x, files = load_inputs(Path(args.input), channels, size)
-    written = write_outputs(translate(models[net], x, seed=args.seed), files, Path(args.input), Path(args.out))
+    written = write_outputs(run_net(x), files, Path(args.input), Path(args.out))
     print(f"translated {len(written)} image(s) -> {written[0] if len(written) == 1 else Path(args.out)}")
     return 0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("translate", help="translate images with a trained pix2pix or cyclegan run")
+    p = sub.add_parser("translate", help="translate images with a trained pix2pix, cyclegan or stargan run")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("--input", required=True, help="an image or a folder of images (the model's input size)")
     p.add_argument("--out", required=True, help="output .png (one input) or folder")
-    p.add_argument("--to", default="B", help="the domain to translate to: B (A -> B, the default) or A (B -> A, "
-                   "cyclegan runs)")
+    p.add_argument("--to", default=None, help="the domain to translate to: B (A -> B, the default) or A (B -> A, "
+                   "cyclegan runs); for stargan runs (required) a class name or index")
     p.add_argument("--seed", type=int, default=0, help="seed of the dropout noise (kept on at test time)")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_translate)

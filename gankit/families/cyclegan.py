@@ -42,12 +42,21 @@ SUPPORTED_STAB = ("lr_decay", "lr_decay_floor", "monitor")
 
 
 @dataclass
-class CycleGANConfig:
-    family: str = NAME
+class ResnetTranslatorConfig:
+    """The fields a family of ResNet generators and conv discriminators shares (cyclegan, stargan): widths,
+    n_blocks (residual blocks of G; -1 = by image size: 9 at 256 px, 6 at 128, 3 below) and d_layers (stride-2
+    layers of D; -1 = by image size, as the family says)."""
+
+    family: str
     g_width: int = 64
     d_width: int = 64
-    n_blocks: int = -1  # residual blocks of G; -1 = by image size (9 at 256 px, 6 at 128, 3 below)
-    d_layers: int = -1  # stride-2 layers of the PatchGANs; -1 = the paper's 70/256 patch scaled to the image
+    n_blocks: int = -1
+    d_layers: int = -1
+
+
+@dataclass
+class CycleGANConfig(ResnetTranslatorConfig):
+    family: str = NAME  # d_layers -1: the paper's 70/256 patch scaled to the image
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # times lambda_cycle, as in the official code; 0 = off
     cycle: str = "both"  # both | forward (A -> B -> A) | backward (B -> A -> B) | none: the Table 4 ablations

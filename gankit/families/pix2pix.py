@@ -4,6 +4,9 @@ Batches are {"a": input, "b": target[, "y": class]}. Phases: "D" on (a, b) real 
 (halved, as in the paper), then "G" on the same fakes: GAN loss + lambda_l1 * |G(a) - b|_1. The paper's
 ablations are options: `objective` l1 | cgan | l1+cgan, `d_cond` (D sees the input too, or only b), and the
 D's patch (`d_patch` pixel | patch | image with `d_layers`; auto scales the 70x70-at-256 patch to the image).
+pix2pixHD (Wang et al. 2018) as options: `num_d` PatchGANs on an image pyramid (one MultiScaleD; GAN losses
+summed over scales), `lambda_fm` feature matching on D's intermediate features, logged as loss/fm, and
+`g_arch` global | global+local, its coarse-to-fine ResNet generators (gankit/nets/pix2pixhd.py).
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ from gankit.core.phases import Phase, Setup, StepContext
 from gankit.core.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.losses import get_loss, gradient_penalty, r1_penalty
+from gankit.nets.cyclegan import auto_blocks
 from gankit.nets.pix2pix import PatchGAN, UNet, receptive_field
+from gankit.nets.pix2pixhd import LocalEnhancer, MultiScaleD, check_pyramid, feature_matching, global_generator
 from gankit.stabilizers import refuse_unused_stab
 from gankit.stabilizers.norm import apply_spectral_norm
 
 NAME = "pix2pix"
 OBJECTIVES = ("l1+cgan", "l1", "cgan")
 PATCH_MODES = ("patch", "pixel", "image")
+G_ARCHS = ("unet", "global", "global+local")
 PAPER_PATCH = 70 / 256  # the paper's default receptive field as a fraction of the image side
 SUPPORTED_STAB = ("spectral_norm_d", "r1_gamma", "lr_decay", "lr_decay_floor", "monitor")
 
@@ -46,6 +52,9 @@ class Pix2PixConfig:
     d_cond: bool = True  # D judges (input, output) pairs; false = an unconditional D on outputs only
     d_patch: str = "patch"  # patch | pixel (1x1) | image (one logit per image)
     d_layers: int = -1  # stride-2 layers of the PatchGAN; -1 = the paper's 70/256 patch scaled to the image
+    num_d: int = 1  # pix2pixHD: PatchGANs on an image pyramid (each scale pooled 2x)
+    lambda_fm: float = 0.0  # pix2pixHD's feature matching on D's intermediate features (its 10)
+    g_arch: str = "unet"  # unet | global (pix2pixHD's G1) | global+local (G1 at half size + the local enhancer)
 
 
 def validate(cfg: Config) -> None:
@@ -58,6 +67,12 @@ def validate(cfg: Config) -> None:
         raise ConfigError("model.g_width/d_width must be >= 1, unet_depth >= 0, d_layers >= -1, dropout in [0, 1)")
     if m.lambda_l1 < 0:
         raise ConfigError(f"model.lambda_l1 must be >= 0, got {m.lambda_l1}")
+    if m.g_arch not in G_ARCHS:
+        raise ConfigError(f"model.g_arch={m.g_arch!r} is not valid; choose one of: {', '.join(G_ARCHS)}")
+    if m.num_d < 1 or m.lambda_fm < 0:
+        raise ConfigError(f"model.num_d must be >= 1 and lambda_fm >= 0, got num_d={m.num_d}, lambda_fm={m.lambda_fm}")
+    if m.objective == "l1" and (m.num_d > 1 or m.lambda_fm > 0):
+        raise ConfigError("model.num_d and lambda_fm need a discriminator: objective 'l1' has none")
     if cfg.train.loss not in ("minimax", "nonsat", "lsgan", "hinge", "wgan-gp"):
         raise ConfigError(f"pix2pix takes train.loss nonsat (the paper's), lsgan, hinge, minimax or wgan-gp, "
                           f"not {cfg.train.loss}")
@@ -82,12 +97,22 @@ def _check_spec(spec: DataSpec) -> tuple[int, int, int]:
 def build_models(cfg: Config, spec: DataSpec) -> dict[str, nn.Module]:
     m = cfg.model
     ca, cb, res = _check_spec(spec)
-    G = UNet(ca, cb, res, m.g_width, m.unet_depth or None, m.dropout, m.dropout_at_test)
+    if m.g_arch == "global":
+        G = global_generator(ca, cb, res, m.g_width, auto_blocks(res))
+    elif m.g_arch == "global+local":
+        G = LocalEnhancer(ca, cb, res, m.g_width, auto_blocks(res // 2))
+    else:
+        G = UNet(ca, cb, res, m.g_width, m.unet_depth or None, m.dropout, m.dropout_at_test)
     models = {"G": G}
     if m.objective != "l1":
         layers = auto_layers(res) if m.d_layers < 0 else m.d_layers
+        check_pyramid(res, m.num_d, layers, m.d_patch)
         norm = "none" if cfg.train.loss == "wgan-gp" else "batch"
-        D = PatchGAN(ca + cb if m.d_cond else cb, m.d_width, layers, m.d_patch, norm)
+        in_ch = ca + cb if m.d_cond else cb
+        if m.num_d == 1 and m.lambda_fm == 0:  # the pix2pix D, as in runs made before the pix2pixHD options
+            D = PatchGAN(in_ch, m.d_width, layers, m.d_patch, norm)
+        else:
+            D = MultiScaleD(m.num_d, in_ch, m.d_width, layers, m.d_patch, norm)
         models["D"] = apply_spectral_norm(D) if cfg.stab.spectral_norm_d else D
     return models
 
@@ -95,6 +120,22 @@ def build_models(cfg: Config, spec: DataSpec) -> dict[str, nn.Module]:
 # ----------------------------------------------------------------------------- phases
 def _pair(cfg: Config, a: Tensor, b: Tensor) -> Tensor:
     return torch.cat([a, b], dim=1) if cfg.model.d_cond else b
+
+
+def _scales(D: nn.Module, x: Tensor) -> list[list[Tensor]]:
+    """[[features..., logits] per scale]: a plain PatchGAN is one scale without features."""
+    return D(x) if isinstance(D, MultiScaleD) else [[D(x)]]
+
+
+def _critic(D: nn.Module):
+    """D as one function x -> logits for the penalties: a MultiScaleD's logits of all scales, flattened."""
+    if not isinstance(D, MultiScaleD):
+        return D
+    return lambda x: torch.cat([s[-1].flatten(1) for s in D(x)], dim=1)
+
+
+def _mean(outs: list[list[Tensor]]) -> Tensor:
+    return torch.stack([s[-1].detach().mean() for s in outs]).mean()
 
 
 def d_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
@@ -107,14 +148,15 @@ def d_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
         ctx.scratch["fake"] = fake_g
     fake = fake_g.detach()
     real_in, fake_in = _pair(cfg, a, b), _pair(cfg, a, fake)
-    real_logits, fake_logits = D(real_in), D(fake_in)
-    d = 0.5 * loss.d(real_logits, fake_logits)  # the paper halves D's objective: D learns slower than G
-    total, out = d, {"loss/d": d.detach(), "d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
+    real, fake = _scales(D, real_in), _scales(D, fake_in)
+    # the paper halves D's objective (D learns slower than G); pix2pixHD sums it over the scales
+    d = 0.5 * sum(loss.d(r[-1], f[-1]) for r, f in zip(real, fake))
+    total, out = d, {"loss/d": d.detach(), "d/real": _mean(real), "d/fake": _mean(fake)}
     if loss.penalty == "gp":
-        pen = cfg.train.gp_lambda * gradient_penalty(D, real_in, fake_in)
+        pen = cfg.train.gp_lambda * gradient_penalty(_critic(D), real_in, fake_in)
         total, out["loss/penalty"] = total + pen, pen.detach()
     if cfg.stab.r1_gamma > 0:
-        r1 = 0.5 * cfg.stab.r1_gamma * r1_penalty(D, real_in)
+        r1 = 0.5 * cfg.stab.r1_gamma * r1_penalty(_critic(D), real_in)
         total, out["loss/r1"] = total + r1, r1.detach()
     return total, out
 
@@ -126,8 +168,15 @@ def g_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
     l1 = (fake - b).abs().mean()
     total, out = cfg.model.lambda_l1 * l1 if cfg.model.objective != "cgan" else 0.0, {"loss/l1": l1.detach()}
     if "D" in ctx.models:
-        g = loss.g(ctx.models["D"](_pair(cfg, a, fake)))
+        D = ctx.models["D"]
+        fakes = _scales(D, _pair(cfg, a, fake))
+        g = sum(loss.g(f[-1]) for f in fakes)
         total, out["loss/g"] = total + g, g.detach()
+        if cfg.model.lambda_fm > 0:
+            with torch.no_grad():
+                reals = _scales(D, _pair(cfg, a, b))
+            fm = feature_matching(fakes, reals)
+            total, out["loss/fm"] = total + cfg.model.lambda_fm * fm, fm.detach()
     return total, out
 
 
@@ -190,7 +239,7 @@ def optimizers(cfg: Config, models: dict[str, nn.Module]) -> dict[str, torch.opt
 
 def build(cfg: Config, spec: DataSpec) -> Setup:
     models = build_models(cfg, spec)
-    groups = {"loss": ["loss/d", "loss/g", "loss/penalty", "loss/r1"], "L1 to the target": ["loss/l1"],
+    groups = {"loss": ["loss/d", "loss/g", "loss/fm", "loss/penalty", "loss/r1"], "L1 to the target": ["loss/l1"],
               "D output": ["d/real", "d/fake"]}
     return Setup(models, optimizers(cfg, models), phases(cfg, models), sample=partial(sample, models),
                  preview=partial(preview, models, min(cfg.log.n_grid, 8)), scalar_groups=groups)

@@ -101,13 +101,28 @@ def _eval_translation(args: argparse.Namespace, t0: float) -> tuple[dict[str, fl
 
     models, cfg, meta = load_models(Path(args.target), device=args.device)
     split = args.split or "test"
-    results = evaluate_translation(models, cfg, split, args.n, args.seed)
+    extra = {"extractor": "paired (+ fashion-cnn for 28x28 gray)"}
+    if cfg.model.family == "stargan":  # one G for K class domains: the target-class accuracy matrix
+        from gankit.metrics.translation import stargan_accuracy
+
+        results = stargan_accuracy(models, cfg, split, args.per_class)
+        extra = {"extractor": "fashion-cnn", "matrix": results.pop("matrix"),
+                 "class_names": results.pop("class_names")}
+    else:
+        results = evaluate_translation(models, cfg, split, args.n, args.seed)
     n = int(results.pop("n"))
     record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
-              "extractor": "paired (+ fashion-cnn for 28x28 gray)", "n_fake": n, "n_real": n,
-              "real_data": {"name": cfg.data.name, "split": split}, "seed": args.seed,
-              "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
+              "n_fake": n, "n_real": n, "real_data": {"name": cfg.data.name, "split": split}, "seed": args.seed,
+              "seconds": round(time.perf_counter() - t0, 3), "time": time.time(), **extra}
     return results, record
+
+
+def format_matrix(matrix: list[list[float]], names: list[str]) -> str:
+    """Rows: source class, columns: target class (the columns numbered, the rows named with their number)."""
+    head = "source \\ target".ljust(19) + " ".join(f"{j:>5d}" for j in range(len(names)))
+    rows = [f"{i:>2d} {name[:15]:<15s} " + " ".join(f"{v:5.2f}" for v in row)
+            for i, (name, row) in enumerate(zip(names, matrix))]
+    return "\n".join([head, *rows])
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
@@ -124,6 +139,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str]) -> int:
     print(f"{record['target']}: {record['n_fake']} generated vs {record['n_real']} real "
           f"({record['real_data']['name']}/{record['real_data']['split']}), extractor {record['extractor']}")
     print(format_table(results))
+    if "matrix" in record:
+        print("target-class accuracy (fashion-cnn):\n" + format_matrix(record["matrix"], record["class_names"]))
     out = Path(args.json) if args.json else _default_json(args, record)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2, allow_nan=True) + "\n")
@@ -137,6 +154,8 @@ def add_parser(sub) -> None:
     p.add_argument("--metrics", default="auto", help="comma-separated: fid,kid,is,mode_score,pr,dc,mmd,wasserstein,"
                    "1nn,modes; auto = fid,kid,is,pr for images, modes,mmd,wasserstein for 2D data")
     p.add_argument("--n", type=int, default=10000, help="generated samples (and at most as many real ones)")
+    p.add_argument("--per-class", type=int, default=100, help="stargan runs: source images per class (each "
+                   "translated to every class)")
     p.add_argument("--extractor", default="auto",
                    help="fashion-cnn, inception-v3, identity; auto = by data shape (fashion-cnn for 28x28 gray)")
     p.add_argument("--data", default=None, help="real data set name (default: the run's data, or fashion-mnist)")

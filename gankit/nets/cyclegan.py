@@ -41,18 +41,20 @@ class ResBlock(nn.Module):
 
 
 class ResnetGenerator(nn.Module):
-    """G(x) -> image of `out_ch` channels and the input's size (a multiple of 4), in [-1, 1]."""
+    """G(x) -> image of `out_ch` channels and the input's size (a multiple of 2**n_down), in [-1, 1].
+    `n_down` stride-2 levels (the paper's 2; pix2pixHD's global generator takes more)."""
 
-    def __init__(self, in_ch: int, out_ch: int, width: int = 64, n_blocks: int = 6):
+    def __init__(self, in_ch: int, out_ch: int, width: int = 64, n_blocks: int = 6, n_down: int = 2):
         super().__init__()
-        if width < 1 or n_blocks < 0:
-            raise ConfigError(f"ResNet generator: width must be >= 1 and n_blocks >= 0, got {width}, {n_blocks}")
+        if width < 1 or n_blocks < 0 or n_down < 0:
+            raise ConfigError(f"ResNet generator: width must be >= 1, n_blocks and n_down >= 0, "
+                              f"got {width}, {n_blocks}, {n_down}")
         w = width
         layers = [nn.ReflectionPad2d(3), *_conv_in_relu(nn.Conv2d(in_ch, w, 7), w)]
-        for c in (w, 2 * w):  # d2k, d4k
+        for c in (w * 2 ** i for i in range(n_down)):  # d2k, d4k, ...
             layers += _conv_in_relu(nn.Conv2d(c, 2 * c, 3, 2, 1), 2 * c)
-        layers += [ResBlock(4 * w) for _ in range(n_blocks)]
-        for c in (4 * w, 2 * w):  # u2k, uk
+        layers += [ResBlock(w * 2 ** n_down) for _ in range(n_blocks)]
+        for c in (w * 2 ** i for i in range(n_down, 0, -1)):  # ..., u2k, uk
             layers += _conv_in_relu(nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1), c // 2)
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, out_ch, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)

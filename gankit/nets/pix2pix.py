@@ -125,3 +125,12 @@ class PatchGAN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.net(x)
         return out.mean(dim=(2, 3), keepdim=True) if self.mode == "image" else out
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """The activation after each LeakyReLU (pix2pixHD's intermediate features), then the logits of forward."""
+        feats = []
+        for layer in self.net:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                feats.append(x)
+        return feats + [x.mean(dim=(2, 3), keepdim=True) if self.mode == "image" else x]

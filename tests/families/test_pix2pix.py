@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from gankit.cli import main
 from gankit.errors import ConfigError
 from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
-from gankit.run import build_trainer, train
+from gankit.run import train
+from tests.families.resume import assert_resume_exact
 
 QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
          "log.sample_every": 0, "log.ckpt_every": 3, "stab.monitor": False}
@@ -57,20 +57,7 @@ def test_l1_objective_has_no_discriminator_and_l1_falls(tmp_path):
 
 
 def test_resume_is_exact(tmp_path):
-    full = train(tiny(tmp_path / "full", **{"train.steps": 6}))[1]
-    t = build_trainer(tiny(tmp_path / "part", **{"train.steps": 6}), tmp_path / "part" / "run")
-
-    class Stop(__import__("gankit.core.loop", fromlist=["HookBase"]).HookBase):
-        def after_step(self):
-            if self.trainer.step == 2:
-                self.trainer._on_signal(15, None)
-
-    t.register(Stop())
-    assert t.train() == "interrupted"
-    resumed = train(tiny(tmp_path / "part", **{"train.steps": 6}), resume=tmp_path / "part" / "run")[1]
-    for name in ("G", "D"):
-        a, b = full.models[name].state_dict(), resumed.models[name].state_dict()
-        assert all(torch.equal(a[k], b[k]) for k in a), name
+    assert_resume_exact(tiny, tmp_path, steps=6, stop=2)
 
 
 def test_refusals(tmp_path):

@@ -1,0 +1,27 @@
+"""Shared check of the translation families' tests: a run interrupted at `stop` and resumed ends exactly where
+an uninterrupted one does."""
+
+from __future__ import annotations
+
+import torch
+
+from gankit.core.loop import HookBase
+from gankit.run import build_trainer, train
+
+
+def assert_resume_exact(make_cfg, tmp_path, steps: int, stop: int, names=("G", "D")) -> None:
+    """make_cfg(out_dir, **overrides) -> Config; compares the state of `names` after `steps` steps."""
+    full = train(make_cfg(tmp_path / "full", **{"train.steps": steps}))[1]
+    t = build_trainer(make_cfg(tmp_path / "part", **{"train.steps": steps}), tmp_path / "part" / "run")
+
+    class Stop(HookBase):
+        def after_step(self):
+            if self.trainer.step == stop:
+                self.trainer._on_signal(15, None)
+
+    t.register(Stop())
+    assert t.train() == "interrupted"
+    resumed = train(make_cfg(tmp_path / "part", **{"train.steps": steps}), resume=tmp_path / "part" / "run")[1]
+    for name in names:
+        a, b = full.models[name].state_dict(), resumed.models[name].state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
