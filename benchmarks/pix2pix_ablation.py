@@ -24,14 +24,14 @@ ROWS = {
     "cGAN": {"model.objective": "cgan"},
     "L1+cGAN": {},
     "L1+GAN (unconditional D)": {"model.d_cond": False},
-    "L1+cGAN, PixelGAN (1x1)": {"model.d_patch": "pixel"},
-    "L1+cGAN, 16x16 patches": {"model.d_layers": 1},
-    "L1+cGAN, 34x34 patches": {"model.d_layers": 2},
-    "L1+cGAN, ImageGAN (whole image)": {"model.d_patch": "image", "model.d_layers": 3},
+    "PixelGAN (1x1)": {"model.d_patch": "pixel"},
+    "PatchGAN 16x16": {"model.d_layers": 1},
+    "PatchGAN 34x34": {"model.d_layers": 2},
+    "ImageGAN (whole image)": {"model.d_patch": "image", "model.d_layers": 3},
 }
 TABLES = {"objective": ["L1", "cGAN", "L1+cGAN", "L1+GAN (unconditional D)"],
-          "patch": ["L1+cGAN, PixelGAN (1x1)", "L1+cGAN", "L1+cGAN, 16x16 patches", "L1+cGAN, 34x34 patches",
-                    "L1+cGAN, ImageGAN (whole image)"]}
+          "patch (all L1+cGAN)": ["PixelGAN (1x1)", "L1+cGAN", "PatchGAN 16x16", "PatchGAN 34x34",
+                                  "ImageGAN (whole image)"]}
 COLUMNS = ["L1", "PSNR", "SSIM", "FID[fashion-cnn]", "class_acc"]
 
 
@@ -73,14 +73,14 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-eval", type=int, default=10000)
-    ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated subset of the row names")
+    ap.add_argument("--rows", default=";".join(ROWS), help="semicolon-separated subset of the row names")
     ap.add_argument("--out", default="docs/results/translation_rows.jsonl")
     ap.add_argument("--render", default=None, help="print the tables of a rows file and exit")
     args = ap.parse_args()
     if args.render:
         print(render([json.loads(x) for x in Path(args.render).read_text().splitlines()]))
         return 0
-    for name in args.rows.split(","):
+    for name in args.rows.split(";"):
         row = run_row(name, args.steps, args.seed, args.n_eval)
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
