@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import fashion, images
+import gankit.data.fashion as fashion
+import gankit.data.images as images
 from gankit.errors import ConfigError, DataError
 
 EDGE_SIGMA = 1.0  # Gaussian width of the Canny edge detector of fashion-edges

@@ -25,7 +25,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from gankit.data import fashion, images, paired
+import gankit.data.fashion as fashion
+import gankit.data.images as images
+import gankit.data.paired as paired
 from gankit.data.paired import PairedDataset
 from gankit.errors import DataError
 
