@@ -201,3 +201,8 @@ def get_loss(name: str, **params: float) -> GANLoss:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"loss {name!r}: parameter {key!r} must be a number, got {value!r}")
     return factory(**params)
+
+
+def loss_from_train(t) -> GANLoss:
+    """The GAN loss a `train` config section names (train.loss, with LSGAN's a, b, c)."""
+    return get_loss(t.loss, **({"a": t.lsgan_a, "b": t.lsgan_b, "c": t.lsgan_c} if t.loss == "lsgan" else {}))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from gankit.cli import main
 from gankit.core.hooks import cut_rows_after

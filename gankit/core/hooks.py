@@ -8,7 +8,6 @@ import os
 import time
 from pathlib import Path
 
-import torch
 
 from gankit import viz
 from gankit.core.loop import HookBase

@@ -30,7 +30,7 @@ from gankit.core.phases import Phase, Setup, StepContext
 from gankit.core.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.families.pix2pix import as_rgb, auto_layers, translate
-from gankit.losses import get_loss
+from gankit.losses import loss_from_train
 from gankit.nets.cyclegan import ImagePool, ResnetGenerator, auto_blocks
 from gankit.nets.pix2pix import PatchGAN
 from gankit.stabilizers import refuse_unused_stab
@@ -152,7 +152,7 @@ def d_loss(loss, batch: dict[str, Tensor], ctx: StepContext):
 
 def phases(cfg: Config) -> list[Phase]:
     t = cfg.train
-    loss = get_loss(t.loss, **({"a": t.lsgan_a, "b": t.lsgan_b, "c": t.lsgan_c} if t.loss == "lsgan" else {}))
+    loss = loss_from_train(t)
     return [Phase("G", ("G",), partial(g_loss, cfg, loss)), Phase("D", ("D",), partial(d_loss, loss), new_batch=False)]
 
 

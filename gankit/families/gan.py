@@ -26,7 +26,7 @@ from gankit.core.phases import Phase, Setup, StepContext
 from gankit.core.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.families import madgan
-from gankit.losses import GANLoss, clip_weights, get_loss
+from gankit.losses import GANLoss, clip_weights, loss_from_train
 from gankit.nets import build_models
 from gankit.nets.conditional import ConditionalDiscriminator
 from gankit.stabilizers import mrgan
@@ -345,14 +345,9 @@ def d2_loss(p: GANParts, batch: dict[str, Tensor], ctx: StepContext):
     return loss, {"loss/d2": loss.detach()}
 
 
-def gan_loss(cfg: Config) -> GANLoss:
-    t = cfg.train
-    return get_loss(t.loss, **({"a": t.lsgan_a, "b": t.lsgan_b, "c": t.lsgan_c} if t.loss == "lsgan" else {}))
-
-
 def phases(cfg: Config, models: dict[str, nn.Module]) -> list[Phase]:
     t = cfg.train
-    loss = gan_loss(cfg)
+    loss = loss_from_train(t)
     p = GANParts(loss, DObjective(loss, cfg.stab, t.loss, t.lsgan_a, t.lsgan_b), DInputs.from_stab(cfg.stab),
                  regularizers(loss, t.gp_lambda, cfg.stab), cfg)
     clip = partial(clip_weights, models["D"], t.clip) if loss.clip else None

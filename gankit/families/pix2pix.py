@@ -24,11 +24,12 @@ from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
 from gankit.core.spec import DataSpec
 from gankit.errors import ConfigError
-from gankit.losses import get_loss, gradient_penalty, r1_penalty
+from gankit.losses import loss_from_train
 from gankit.nets.cyclegan import auto_blocks
 from gankit.nets.pix2pix import PatchGAN, UNet, receptive_field
 from gankit.nets.pix2pixhd import LocalEnhancer, MultiScaleD, check_pyramid, feature_matching, global_generator
 from gankit.stabilizers import refuse_unused_stab
+from gankit.stabilizers.compose import regularizers
 from gankit.stabilizers.norm import apply_spectral_norm
 
 NAME = "pix2pix"
@@ -138,7 +139,7 @@ def _mean(outs: list[list[Tensor]]) -> Tensor:
     return torch.stack([s[-1].detach().mean() for s in outs]).mean()
 
 
-def d_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
+def d_loss(cfg: Config, loss, regs, batch: dict[str, Tensor], ctx: StepContext):
     G, D = ctx.models["G"], ctx.models["D"]
     a, b = batch["a"], batch["b"]
     keep = ctx.last_repeat  # the last repeat's fakes serve G's update
@@ -152,12 +153,9 @@ def d_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
     # the paper halves D's objective (D learns slower than G); pix2pixHD sums it over the scales
     d = 0.5 * sum(loss.d(r[-1], f[-1]) for r, f in zip(real, fake))
     total, out = d, {"loss/d": d.detach(), "d/real": _mean(real), "d/fake": _mean(fake)}
-    if loss.penalty == "gp":
-        pen = cfg.train.gp_lambda * gradient_penalty(_critic(D), real_in, fake_in)
-        total, out["loss/penalty"] = total + pen, pen.detach()
-    if cfg.stab.r1_gamma > 0:
-        r1 = 0.5 * cfg.stab.r1_gamma * r1_penalty(_critic(D), real_in)
-        total, out["loss/r1"] = total + r1, r1.detach()
+    for reg in regs:  # the loss's gradient penalty, then R1 (gankit.stabilizers.compose)
+        term = reg(_critic(D), real_in, fake_in, real_in)
+        total, out[reg.name] = total + term, term.detach()
     return total, out
 
 
@@ -182,10 +180,11 @@ def g_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
 
 def phases(cfg: Config, models: dict[str, nn.Module]) -> list[Phase]:
     t = cfg.train
-    loss = get_loss(t.loss, **({"a": t.lsgan_a, "b": t.lsgan_b, "c": t.lsgan_c} if t.loss == "lsgan" else {}))
+    loss = loss_from_train(t)
     out = []
     if "D" in models:
-        out.append(Phase("D", ("D",), partial(d_loss, cfg, loss), repeats=t.n_critic))
+        out.append(Phase("D", ("D",), partial(d_loss, cfg, loss, regularizers(loss, t.gp_lambda, cfg.stab)),
+                         repeats=t.n_critic))
     out.append(Phase("G", ("G",), partial(g_loss, cfg, loss), new_batch="D" not in models))
     return out
 

@@ -32,7 +32,7 @@ from gankit.core.spec import DataSpec
 from gankit.errors import ConfigError
 from gankit.families.cyclegan import ResnetTranslatorConfig
 from gankit.families.pix2pix import translate
-from gankit.losses import get_loss, gradient_penalty
+from gankit.losses import gradient_penalty, loss_from_train
 from gankit.nets.cyclegan import auto_blocks
 from gankit.nets.stargan import StarDiscriminator, StarGenerator, auto_d_layers, label_planes
 from gankit.stabilizers import refuse_unused_stab
@@ -122,7 +122,7 @@ def g_loss(cfg: Config, loss, batch: dict[str, Tensor], ctx: StepContext):
 
 def phases(cfg: Config) -> list[Phase]:
     t = cfg.train
-    loss = get_loss(t.loss, **({"a": t.lsgan_a, "b": t.lsgan_b, "c": t.lsgan_c} if t.loss == "lsgan" else {}))
+    loss = loss_from_train(t)
     return [Phase("D", ("D",), partial(d_loss, cfg, loss), repeats=t.n_critic),
             Phase("G", ("G",), partial(g_loss, cfg, loss), new_batch=False)]
 
