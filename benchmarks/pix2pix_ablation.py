@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+from translation_common import trained
 
 ROWS = {
     "L1": {"model.objective": "l1"},
@@ -36,22 +35,12 @@ COLUMNS = ["L1", "PSNR", "SSIM", "FID[fashion-cnn]", "class_acc"]
 
 
 def run_row(name: str, steps: int, seed: int, n_eval: int) -> dict:
-    from gankit.families.registry import apply_overrides
     from gankit.metrics.translation import evaluate_translation
-    from gankit.presets import preset_config
-    from gankit.run import train
 
-    over = {**ROWS[name], "train.steps": steps, "train.seed": seed, "train.threads": 2, "log.progress": False,
-            "log.tensorboard": False, "log.sample_every": 0, "log.ckpt_every": steps, "stab.monitor": False}
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = apply_overrides(preset_config("pix2pix-edges"), {**over, "log.out_dir": tmp, "log.name": "run"})
-        t0 = time.perf_counter()
-        status, trainer = train(cfg)
-        seconds = time.perf_counter() - t0
-        results = evaluate_translation(trainer.models, cfg, "test", n_eval, seed)
-    return {"row": name, "overrides": ROWS[name], "steps": steps, "seed": seed, "status": status,
-            "train_s": seconds, "s_per_step": seconds / steps, **results,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    with trained("pix2pix-edges", ROWS[name], steps, seed) as run:
+        results = evaluate_translation(run["trainer"].models, run["cfg"], "test", n_eval, seed)
+    return {"row": name, "overrides": ROWS[name], "steps": steps, "seed": seed, "status": run["status"],
+            "train_s": run["train_s"], "s_per_step": run["s_per_step"], **results, "peak_rss_mb": run["peak_rss_mb"]}
 
 
 def render(rows: list[dict]) -> str:

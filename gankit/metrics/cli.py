@@ -101,6 +101,8 @@ def _eval_translation(args: argparse.Namespace, t0: float) -> tuple[dict[str, fl
 
     models, cfg, meta = load_models(Path(args.target), device=args.device)
     split = args.split or "test"
+    if args.data_root:  # score on another folder, e.g. a colourisation run trained on one set of photos
+        cfg = replace(cfg, data=replace(cfg.data, root=args.data_root))
     extra = {"extractor": "paired (+ fashion-cnn for 28x28 gray)"}
     if cfg.model.family == "stargan":  # one G for K class domains: the target-class accuracy matrix
         from gankit.metrics.translation import stargan_accuracy
@@ -112,9 +114,13 @@ def _eval_translation(args: argparse.Namespace, t0: float) -> tuple[dict[str, fl
         results = evaluate_translation(models, cfg, split, args.n, args.seed)
     n = int(results.pop("n"))
     record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
-              "n_fake": n, "n_real": n, "real_data": {"name": cfg.data.name, "split": split}, "seed": args.seed,
+              "n_fake": n, "n_real": n, "real_data": {"name": cfg.data.name, "split": split, **_root(args)}, "seed": args.seed,
               "seconds": round(time.perf_counter() - t0, 3), "time": time.time(), **extra}
     return results, record
+
+
+def _root(args: argparse.Namespace) -> dict[str, str]:
+    return {"root": args.data_root} if args.data_root else {}
 
 
 def format_matrix(matrix: list[list[float]], names: list[str]) -> str:
@@ -159,7 +165,8 @@ def add_parser(sub) -> None:
     p.add_argument("--extractor", default="auto",
                    help="fashion-cnn, inception-v3, identity; auto = by data shape (fashion-cnn for 28x28 gray)")
     p.add_argument("--data", default=None, help="real data set name (default: the run's data, or fashion-mnist)")
-    p.add_argument("--data-root", default=None, help="real data directory (default: standard places)")
+    p.add_argument("--data-root", default=None, help="real data directory (default: standard places; for a "
+                   "translation run, the folder its held-out pairs come from, e.g. test photos for colorize)")
     p.add_argument("--split", default=None, help="real data split: train or test (default: the run's, or train)")
     p.add_argument("--json", default=None, help="output JSON (default RUN_DIR/eval/step_XXXXXXXX.json or X.eval.json)")
     p.add_argument("--seed", type=int, default=0, help="seed of z and of the metrics' random subsets")
