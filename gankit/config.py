@@ -56,6 +56,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None  # torch CPU threads; None = torch's default
     acgan_weight: float = 1.0  # weight of the AC-GAN auxiliary classification loss (model.cond=acgan)
+    amp: str = "none"  # none | bf16 | fp16: autocast in the phases' losses (fp16 with a GradScaler)
+    channels_last: bool = False  # image modules and batches in channels_last memory order
+    compile: bool = False  # torch.compile the modules the phases call (slower on CPU; measured in docs)
+    data_on_device: str = "auto"  # auto (on a GPU when it fits) | yes | no: where the in-memory data set lives
 
 
 @dataclass
@@ -276,6 +280,8 @@ _CHOICES = {
     "train.loss": ("minimax", "nonsat", "lsgan", "wgan", "wgan-gp", "hinge", "dragan"),
     "train.g_opt": ("adam", "sgd", "rmsprop"),
     "train.d_opt": ("adam", "sgd", "rmsprop"),
+    "train.amp": ("none", "bf16", "fp16"),
+    "train.data_on_device": ("auto", "yes", "no"),
 }
 
 _POSITIVE = ("train.steps", "train.batch_size", "train.n_critic", "train.g_lr", "train.d_lr", "train.clip",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -16,6 +17,7 @@ import torch
 from gankit.config import Config, to_dict
 from gankit.core import checkpoint as ck
 from gankit.core.hooks import CheckpointHook, LogHook, LRDecayHook, SampleHook
+from gankit.core.dist import World, barrier, broadcast_text, rank_device, world_from_env
 from gankit.core.lock import RunLock
 from gankit.core.loop import Trainer, resolve_device
 from gankit.data import build_dataset
@@ -57,24 +59,36 @@ def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True) -> Trainer:
     """Everything a run needs, seeded from cfg.train.seed (network initialisation included)."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    device = resolve_device(cfg.train.device)
-    torch.manual_seed(cfg.train.seed)
+    world, device = run_world(cfg)
+    torch.manual_seed(cfg.train.seed)  # the same initial modules on every rank
     dataset = build_dataset(cfg.data)
     setup = family_of(cfg).build(cfg, dataset.spec)  # its own hooks (e.g. EMA) come first
-    trainer = Trainer(cfg, run_dir, dataset, setup, device)
+    if world.rank:  # dropout masks and other draws from the global generator differ per rank
+        torch.manual_seed(cfg.train.seed + 1_000_003 * world.rank)
+    trainer = Trainer(cfg, run_dir, dataset, setup, device, world)
     if cfg.stab.lr_decay != "none":
         trainer.register(LRDecayHook(cfg.stab.lr_decay, cfg.stab.lr_decay_floor))
     if hooks:
         lg = cfg.log
-        trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard), SampleHook(lg.sample_every, lg.n_grid))
-        if cfg.stab.monitor:  # warnings with advice: D loss ~0, G falls while D rises, low diversity, NaN/Inf
-            trainer.register(MonitorHook(every=lg.sample_every or 500))
-        if lg.eval_every > 0 or lg.eval_at_end:  # FID (or cfg.log.eval_metrics), logged and plotted
-            from gankit.metrics.hook import eval_hook_from_config
+        if world.main:  # logs, pictures, warnings and evaluation: rank 0 only
+            trainer.register(LogHook(lg.log_every, lg.progress, lg.tensorboard),
+                             SampleHook(lg.sample_every, lg.n_grid))
+            if cfg.stab.monitor:  # warnings with advice: D loss ~0, G falls while D rises, low diversity, NaN/Inf
+                trainer.register(MonitorHook(every=lg.sample_every or 500))
+            if lg.eval_every > 0 or lg.eval_at_end:  # FID (or cfg.log.eval_metrics), logged and plotted
+                from gankit.metrics.hook import eval_hook_from_config
 
-            trainer.register(eval_hook_from_config(cfg))
-        trainer.register(CheckpointHook(lg.ckpt_every))  # last: a checkpoint holds everything logged up to its step
+                trainer.register(eval_hook_from_config(cfg))
+        # every rank (they gather their generators' states into it), last: it holds everything logged up to its step
+        trainer.register(CheckpointHook(lg.ckpt_every))
     return trainer
+
+
+def run_world(cfg: Config) -> tuple[World, torch.device]:
+    """This process's place in a torchrun job (a single process: rank 0 of 1) and its device."""
+    device = resolve_device(cfg.train.device)
+    world = world_from_env(device.type)
+    return world, rank_device(device, world)
 
 
 # keys a resume may change; every other difference from the checkpoint's config is refused
@@ -120,27 +134,35 @@ def _make_dir(run_dir: Path) -> None:
 
 def train(cfg: Config, resume: Path | None = None) -> tuple[str, Trainer]:
     """Train a new run, or continue the run at `resume` from its newest checkpoint."""
+    world, device = run_world(cfg)
     if resume is not None:
         run_dir = Path(resume)
         changes = resume_changes(from_dict(ck.load_checkpoint(run_dir)[1]["config"]), cfg)  # fail early
-    else:
-        run_dir, changes = new_run_dir(cfg), []
+    else:  # rank 0 names it (a timestamp), the others take that name
+        run_dir, changes = Path(broadcast_text(str(new_run_dir(cfg)) if world.main else "", world, device)), []
     trainer = build_trainer(cfg, run_dir)  # data, modules, hooks: all checked before anything is written
-    _make_dir(run_dir)
-    with RunLock(run_dir):
+    if world.main:
+        _make_dir(run_dir)
+    with RunLock(run_dir) if world.main else nullcontext():  # rank 0 holds the lock for the job
         if resume is not None:
             _resume(trainer, run_dir, changes)
-        ck.atomic_write_json(run_dir / "config.json", to_dict(cfg))
+        if world.main:
+            ck.atomic_write_json(run_dir / "config.json", to_dict(cfg))
+        barrier(world)
         status = trainer.train()
     return status, trainer
 
 
 def _resume(trainer: Trainer, run_dir: Path, changes: list) -> None:
     """Under the lock: clear what killed runs left, say which checkpoint resumes, load it, record changes."""
-    notice = ck.describe_resume(run_dir)  # before the cleaning removes what it describes
-    if notice:
-        warnings.warn(notice, RuntimeWarning, stacklevel=3)
-    for path in ck.clean_leftovers(run_dir / "ckpt") + ck.clean_leftovers(run_dir):
-        print(f"resume: removed {path.name} (left by an interrupted write)", flush=True)
+    main = trainer.world.main
+    if main:
+        notice = ck.describe_resume(run_dir)  # before the cleaning removes what it describes
+        if notice:
+            warnings.warn(notice, RuntimeWarning, stacklevel=3)
+        for path in ck.clean_leftovers(run_dir / "ckpt") + ck.clean_leftovers(run_dir):
+            print(f"resume: removed {path.name} (left by an interrupted write)", flush=True)
+    barrier(trainer.world)
     trainer.resume(run_dir)
-    _record_changes(run_dir, trainer.step, changes)
+    if main:
+        _record_changes(run_dir, trainer.step, changes)
