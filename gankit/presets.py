@@ -24,6 +24,10 @@ _MOG = {"model.arch": "mlp", "model.z_dim": 16, "model.g_width": 128, "model.d_w
 MOG_BEST = {"train.steps": 30000, "stab.pack": 2, "train.n_critic": 2, "stab.lr_decay": "linear", "stab.ema": 0.99,
             "stab.ema_start": 24000, "model.z_dim": 2, "train.batch_size": 256}
 
+_SR = {"model.family": "srgan", "data.name": "sr-crops", "data.resolution": 96, "data.n_samples": 2000,
+       "model.n_blocks": 4, "model.g_width": 32, "train.g_lr": 1e-4, "train.d_lr": 1e-4, "train.beta1": 0.9,
+       "train.beta2": 0.999, "train.batch_size": 16, "train.steps": 2000}
+
 _CYCLEGAN = {"model.family": "cyclegan", "train.loss": "lsgan", "train.steps": 3000, "train.batch_size": 16}
 
 PRESETS: dict[str, Preset] = {
@@ -96,6 +100,24 @@ PRESETS: dict[str, Preset] = {
         {"model.family": "stargan", "data.name": "fashion-mnist", "train.loss": "wgan-gp", "train.gp_lambda": 10.0,
          "train.n_critic": 5, "train.g_lr": 1e-4, "train.d_lr": 1e-4, "train.beta1": 0.5, "train.beta2": 0.999,
          "train.steps": 3000, "train.batch_size": 16}),
+    "srresnet-photos": Preset(
+        "SRResNet (Ledig et al. 2017) 4x super-resolution, pixel MSE, on 96x96 HR crops (24x24 LR, bicubic) of a "
+        "folder of photos (--data.root); CPU-sized: 4 residual blocks of 32 channels, Adam 1e-4 (0.9, 0.999)",
+        {**_SR, "model.objective": "mse"}),
+    "srgan-photos": Preset(
+        "SRGAN 4x: SRResNet G + the paper's D, content (pixel MSE; --model.content=dfeat|vgg) + 1e-3 adversarial; "
+        "CPU-sized as srresnet-photos (start G from an SRResNet run with --model.g_init=RUN, as the paper does)",
+        {**_SR, "model.objective": "srgan", "model.d_width": 32, "model.d_dense": 256}),
+    "completion-fashion": Preset(
+        "Image completion (Iizuka et al. 2017) on Fashion-MNIST at 32x32: dilated encoder-decoder C (width 16), "
+        "global + local D, holes 8-16 px; phases: 1000 steps MSE, 200 D only, then joint (alpha 4e-4)",
+        {"model.family": "completion", "data.name": "fashion-mnist", "data.resolution": 32, "train.steps": 3000,
+         "train.batch_size": 32, "train.g_lr": 2e-4, "train.d_lr": 2e-4}),
+    "completion-photos": Preset(
+        "Image completion on 64x64 crops of a folder of photos (--data.root, sr-crops' HR crops), the settings of "
+        "completion-fashion",
+        {"model.family": "completion", "data.name": "sr-crops", "data.resolution": 64, "data.n_samples": 4000,
+         "train.steps": 3000, "train.batch_size": 16, "train.g_lr": 2e-4, "train.d_lr": 2e-4}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

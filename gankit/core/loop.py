@@ -144,7 +144,7 @@ class Trainer:
         out: dict = {}
         batch = None
         for phase in self.phases:
-            if self.step % phase.interval:
+            if self.step % phase.interval or (phase.active is not None and not phase.active(self.step)):
                 continue
             ctx.repeats = phase.repeats
             for i in range(phase.repeats):

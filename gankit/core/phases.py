@@ -48,6 +48,7 @@ class Phase:
     interval: int = 1  # run on steps where step % interval == 0
     new_batch: bool = True  # draw a fresh batch per repeat; False reuses the step's last batch
     after: Callable[[], None] | None = None
+    active: Callable[[int], bool] | None = None  # a schedule: run only on steps where active(step) (e.g. pretraining)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Registry keys: "fashion-mnist", "image-folder", "digits", "ring8", "grid25"; paired translation
 (gankit.data.paired): "fashion-edges", "paired-folder", "colorize"; unpaired translation (gankit.data.unpaired):
-"fashion-edges-unpaired", "fashion-sneaker-boot".
+"fashion-edges-unpaired", "fashion-sneaker-boot";
+super-resolution (gankit.data.sr): "sr-crops".
 Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2). Every data set gives the
 trainer its tensors by field name (`fields`: {"x": samples, "y": labels}) and a `DataSpec` describing them.
 """
@@ -15,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import digits, fashion, images, paired, toy, unpaired
+from gankit.data import digits, fashion, images, paired, sr, toy, unpaired
 from gankit.errors import ConfigError
 
 
@@ -130,6 +131,7 @@ DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "colorize": paired.build_colorize,
     "fashion-edges-unpaired": unpaired.build_fashion_edges_unpaired,
     "fashion-sneaker-boot": unpaired.build_sneaker_boot,
+    "sr-crops": sr.build_sr_crops,
 }
 
 

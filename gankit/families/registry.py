@@ -14,10 +14,12 @@ from typing import Any
 from gankit import config as C
 from gankit.core.family import Family
 from gankit.errors import ConfigError
-from gankit.families import cyclegan, gan, pix2pix, stargan
+from gankit.families import completion, cyclegan, gan, pix2pix, srgan, stargan
 from gankit.stabilizers import validate_stab
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (gan.FAMILY, pix2pix.FAMILY, cyclegan.FAMILY, stargan.FAMILY)}
+FAMILIES[srgan.NAME] = srgan.FAMILY
+FAMILIES[completion.NAME] = completion.FAMILY
 MODEL_SECTIONS = {name: f.config for name, f in FAMILIES.items()}
 DEFAULT_FAMILY = gan.NAME
 

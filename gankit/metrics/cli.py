@@ -69,6 +69,10 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
     t0 = time.perf_counter()
     if target.is_dir() and _family(target) in TRANSLATORS:
         return _eval_translation(args, t0)
+    if target.is_dir() and _family(target) == "srgan":
+        return _eval_sr(args, t0)
+    if target.is_dir() and _family(target) == "completion":
+        return _eval_completion(args, t0)
     fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
     if args.data or args.data_root:
         data_cfg = replace(data_cfg, name=args.data or data_cfg.name, root=args.data_root or data_cfg.root)
@@ -114,13 +118,46 @@ def _eval_translation(args: argparse.Namespace, t0: float) -> tuple[dict[str, fl
         results = evaluate_translation(models, cfg, split, args.n, args.seed)
     n = int(results.pop("n"))
     record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
-              "n_fake": n, "n_real": n, "real_data": {"name": cfg.data.name, "split": split, **_root(args)}, "seed": args.seed,
+              "n_fake": n, "n_real": n, "real_data": {"name": cfg.data.name, "split": split, **_root(args)},
+              "seed": args.seed,
               "seconds": round(time.perf_counter() - t0, 3), "time": time.time(), **extra}
     return results, record
 
 
 def _root(args: argparse.Namespace) -> dict[str, str]:
     return {"root": args.data_root} if args.data_root else {}
+
+
+def _eval_sr(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
+    """A super-resolution run: PSNR/SSIM on Y (4-px border) and the high-frequency energy ratio on a folder of
+    whole HR images (--data-root), beside bicubic up-sampling (gankit.metrics.sr)."""
+    from gankit.metrics.sr import evaluate_sr
+    from gankit.sample import load_models
+
+    models, cfg, meta = load_models(Path(args.target), device=args.device)
+    results, rows = evaluate_sr(models["G"], args.data_root, border=args.border)
+    record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
+              "n_fake": len(rows), "n_real": len(rows), "real_data": {"name": str(args.data_root), "split": "whole"},
+              "extractor": f"none (Y of YCbCr, border {args.border})", "per_image": rows, "seed": args.seed,
+              "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
+    return results, record
+
+
+def _eval_completion(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
+    """An image-completion run: L1/PSNR/SSIM in random holes for the net, mean fill, Telea and Navier-Stokes
+    (gankit.metrics.completion)."""
+    from gankit.metrics.completion import evaluate_completion
+    from gankit.sample import load_models
+
+    models, cfg, meta = load_models(Path(args.target), device=args.device)
+    split = args.split or "test"
+    results = evaluate_completion(models, cfg, split, args.n, args.seed, args.data_root)
+    n = int(results.pop("n"))
+    record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
+              "n_fake": n, "n_real": n, "real_data": {"name": cfg.data.name, "split": split},
+              "extractor": "in-hole L1/PSNR/SSIM (+ fashion-cnn for 1-channel data)", "seed": args.seed,
+              "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
+    return results, record
 
 
 def format_matrix(matrix: list[list[float]], names: list[str]) -> str:
@@ -165,10 +202,13 @@ def add_parser(sub) -> None:
     p.add_argument("--extractor", default="auto",
                    help="fashion-cnn, inception-v3, identity; auto = by data shape (fashion-cnn for 28x28 gray)")
     p.add_argument("--data", default=None, help="real data set name (default: the run's data, or fashion-mnist)")
-    p.add_argument("--data-root", default=None, help="real data directory (default: standard places; for a "
-                   "translation run, the folder its held-out pairs come from, e.g. test photos for colorize)")
+    p.add_argument("--data-root", default=None, help="real data directory (default: standard places); a "
+                   "translation run: the folder its held-out pairs come from (e.g. test photos for colorize); srgan "
+                   "runs: the folder of whole HR test images (required)")
     p.add_argument("--split", default=None, help="real data split: train or test (default: the run's, or train)")
     p.add_argument("--json", default=None, help="output JSON (default RUN_DIR/eval/step_XXXXXXXX.json or X.eval.json)")
+    p.add_argument("--border", type=int, default=4, help="srgan runs: pixels cut from each side before PSNR/SSIM "
+                   "on Y (the SR protocol's 4 for 4x)")
     p.add_argument("--seed", type=int, default=0, help="seed of z and of the metrics' random subsets")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-ema", action="store_true", help="use the trained G even when an EMA copy exists")

@@ -19,7 +19,7 @@ from ._helpers import DataCfg, write_fashion_split
 def test_registry_names():
     assert set(DATASETS) == {"fashion-mnist", "image-folder", "digits", "ring8", "grid25",
                              "fashion-edges", "paired-folder", "colorize", "fashion-edges-unpaired",
-                             "fashion-sneaker-boot"}
+                             "fashion-sneaker-boot", "sr-crops"}
 
 
 def test_unknown_name_lists_valid_names():
