@@ -27,6 +27,11 @@ def _load(args: argparse.Namespace) -> tuple[torch.nn.Module, Any, dict]:
     return load_generator(Path(args.run), device=args.device, ema=not args.no_ema)
 
 
+def _conditional(cfg) -> bool:
+    """A conditional GAN run (other families' model sections have no `cond`: VAE, VAE-GAN decoders are G(z))."""
+    return getattr(cfg.model, "cond", "none") != "none"
+
+
 def _fixed_class(args, cfg, meta) -> int | None:
     """The --class index, or None; GankitError on an unconditional run or for an unknown class."""
     from gankit.cond_eval import resolve_class, run_classes
@@ -40,7 +45,7 @@ def _fixed_class(args, cfg, meta) -> int | None:
 def _pool(G, cfg, args, fixed: int | None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The seeded pool of codes, with labels for a conditional G (--class, else balanced)."""
     z = latent.seeded_codes(args.pool, G.z_dim, args.seed)
-    if cfg.model.cond == "none":
+    if not _conditional(cfg):
         return z, None
     k = int(G.num_classes)
     y = torch.full((args.pool,), fixed, dtype=torch.long) if fixed is not None else torch.arange(args.pool) % k
@@ -77,7 +82,7 @@ def cmd_interpolate(args: argparse.Namespace, rest: list[str]) -> int:
     G, cfg, meta = _load(args)
     fixed = _fixed_class(args, cfg, meta)
     y = None
-    if cfg.model.cond != "none":
+    if _conditional(cfg):
         k = int(G.num_classes)
         y = torch.full((args.rows,), fixed) if fixed is not None else torch.arange(args.rows) % k
     modes = list(latent.INTERPOLATORS) if args.mode == "both" else [args.mode]
@@ -90,7 +95,7 @@ def cmd_interpolate(args: argparse.Namespace, rest: list[str]) -> int:
 def cmd_arithmetic(args: argparse.Namespace, rest: list[str]) -> int:
     G, cfg, meta = _load(args)
     fixed = _fixed_class(args, cfg, meta)
-    if cfg.model.cond != "none" and fixed is None and args.expr:
+    if _conditional(cfg) and fixed is None and args.expr:
         raise GankitError(f"{args.run} is a conditional run: choose the class of every sample with --class")
     z, y = _pool(G, cfg, args, fixed)
     if not args.expr:

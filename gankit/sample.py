@@ -36,6 +36,10 @@ def without_ema(models: dict[str, nn.Module]) -> dict[str, nn.Module]:
 def load_generator(run: Path, device: str = "cpu", ema: bool = True) -> tuple[nn.Module, Config, dict]:
     """The newest checkpoint's generator (its EMA copy when there is one and `ema`), in eval mode."""
     models, cfg, meta = load_models(run, device)
+    if cfg.model.family == "vae":  # its decoder's mean image as G(z)
+        from gankit.families.vae import MeanDecoder
+
+        models = {"G": MeanDecoder(models["dec"]).eval()}
     if "G" not in models:
         raise CheckpointError(f"{run}: a {cfg.model.family} run has no generator G")
     return (models["G_ema"] if ema and "G_ema" in models else models["G"]), cfg, meta

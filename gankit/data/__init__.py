@@ -1,6 +1,6 @@
 """Datasets held fully in memory, built from a config by name.
 
-Registry keys: "fashion-mnist", "image-folder", "digits", "ring8", "grid25"; paired translation
+Registry keys: "fashion-mnist", "fashion-mnist-binary" (threshold 127), "image-folder", "digits", "ring8", "grid25"; paired translation
 (gankit.data.paired): "fashion-edges", "paired-folder", "colorize"; unpaired translation (gankit.data.unpaired):
 "fashion-edges-unpaired", "fashion-sneaker-boot";
 super-resolution (gankit.data.sr): "sr-crops".
@@ -93,6 +93,13 @@ def _build_fashion(cfg: Any) -> ArrayDataset:
     return ArrayDataset(x, torch.from_numpy(labels), "fashion-mnist", list(fashion.CLASS_NAMES))
 
 
+def _build_fashion_binary(cfg: Any) -> ArrayDataset:
+    """Fashion-MNIST binarised by a fixed threshold (pixel > 127 -> 1, else -1 on gankit's [-1, 1] scale)."""
+    d = _build_fashion(cfg)
+    return ArrayDataset(torch.where(d.x > 0, 1.0, -1.0), d.y, "fashion-mnist-binary", d.class_names,
+                        {"binarised": "threshold 127"})
+
+
 def _build_image_folder(cfg: Any) -> ArrayDataset:
     if cfg.root is None:
         raise ConfigError("data.root: required for the image-folder dataset")
@@ -122,6 +129,7 @@ def _toy_builder(name: str) -> Callable[[Any], ArrayDataset]:
 
 DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "fashion-mnist": _build_fashion,
+    "fashion-mnist-binary": _build_fashion_binary,
     "image-folder": _build_image_folder,
     "digits": _build_digits,
     "ring8": _toy_builder("ring8"),

@@ -53,7 +53,8 @@ def _fake_from_npz(args: argparse.Namespace) -> tuple[torch.Tensor, Any, dict]:
 def _default_json(args: argparse.Namespace, info: dict) -> Path:
     target = Path(args.target)
     if target.is_dir():
-        return target / "eval" / f"step_{info.get('step', 0):08d}.json"
+        nll = ".nll" if info.get("requested") == ["nll"] else ""  # beside, not over, the sample metrics
+        return target / "eval" / f"step_{info.get('step', 0):08d}{nll}.json"
     return target.with_suffix(".eval.json")
 
 
@@ -73,6 +74,8 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
         return _eval_sr(args, t0)
     if target.is_dir() and _family(target) == "completion":
         return _eval_completion(args, t0)
+    if "nll" in args.metrics.split(","):
+        return _eval_nll(args, t0)
     fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
     if args.data or args.data_root:
         data_cfg = replace(data_cfg, name=args.data or data_cfg.name, root=args.data_root or data_cfg.root)
@@ -160,6 +163,28 @@ def _eval_completion(args: argparse.Namespace, t0: float) -> tuple[dict[str, flo
     return results, record
 
 
+def _eval_nll(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
+    """Test-set NLL of a likelihood model (gankit.metrics.likelihood); other metrics in the same call are refused."""
+    from gankit.metrics.likelihood import nll
+    from gankit.sample import load_models
+
+    if args.metrics != "nll":
+        raise GankitError(f"--metrics nll is computed on its own (got {args.metrics}); run the sample metrics "
+                          "in a second call")
+    target = Path(args.target)
+    if not target.is_dir():
+        raise DataError(f"--metrics nll needs a run directory, not {target}")
+    models, cfg, meta = load_models(target, device=args.device)
+    split = args.split or "test"
+    results = nll(models, cfg, split, args.n, args.seed)
+    n = int(results.pop("n"))
+    record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
+              "requested": ["nll"], "extractor": "none (likelihood)", "n_fake": n, "n_real": n,
+              "real_data": {"name": cfg.data.name, "split": split}, "seed": args.seed,
+              "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
+    return results, record
+
+
 def format_matrix(matrix: list[list[float]], names: list[str]) -> str:
     """Rows: source class, columns: target class (the columns numbered, the rows named with their number)."""
     head = "source \\ target".ljust(19) + " ".join(f"{j:>5d}" for j in range(len(names)))
@@ -195,7 +220,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a run (or a .npz of samples): FID, KID, IS, precision/recall, ...")
     p.add_argument("target", metavar="RUN_DIR|SAMPLES.npz", help="a run directory or a .npz with array 'samples'")
     p.add_argument("--metrics", default="auto", help="comma-separated: fid,kid,is,mode_score,pr,dc,mmd,wasserstein,"
-                   "1nn,modes; auto = fid,kid,is,pr for images, modes,mmd,wasserstein for 2D data")
+                   "1nn,modes; nll (vae, pixelcnn runs: test NLL, on its own); auto = fid,kid,is,pr for images, modes,mmd,wasserstein for 2D data")
     p.add_argument("--n", type=int, default=10000, help="generated samples (and at most as many real ones)")
     p.add_argument("--per-class", type=int, default=100, help="stargan runs: source images per class (each "
                    "translated to every class)")

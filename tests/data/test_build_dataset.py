@@ -17,14 +17,14 @@ from ._helpers import DataCfg, write_fashion_split
 
 
 def test_registry_names():
-    assert set(DATASETS) == {"fashion-mnist", "image-folder", "digits", "ring8", "grid25",
+    assert set(DATASETS) == {"fashion-mnist", "fashion-mnist-binary", "image-folder", "digits", "ring8", "grid25",
                              "fashion-edges", "paired-folder", "colorize", "fashion-edges-unpaired",
                              "fashion-sneaker-boot", "sr-crops"}
 
 
 def test_unknown_name_lists_valid_names():
     with pytest.raises(ConfigError, match=r"'mnist'.*colorize, digits, fashion-edges, fashion-edges-unpaired, "
-                                         r"fashion-mnist, fashion-sneaker-boot, grid25, image-folder, paired-folder, ring8"):
+                                         r"fashion-mnist, fashion-mnist-binary, fashion-sneaker-boot, grid25, image-folder, paired-folder, ring8"):
         build_dataset(DataCfg(name="mnist"))
 
 
