@@ -30,7 +30,7 @@ from translation_common import trained
 CPU = {"model.g_width": 32, "model.d_width": 32}  # the CycleGAN / StarGAN rows: half the paper's widths
 CYC = {**CPU, "model.lambda_identity": 0.0, "train.batch_size": 4}  # Table 4 of the paper: no identity loss
 ROWS = {
-    "pix2pix (paired; upper bound)": ("pix2pix-edges", {"train.batch_size": 4}, 1500),
+    "pix2pix (paired: the upper bound)": ("pix2pix-edges", {"train.batch_size": 4}, 1500),
     "CycleGAN (GAN + both cycles)": ("cyclegan-edges", CYC, 1500),
     "GAN alone (no cycle)": ("cyclegan-edges", {**CYC, "model.cycle": "none"}, 1500),
     "GAN + forward cycle": ("cyclegan-edges", {**CYC, "model.cycle": "forward"}, 1500),
@@ -39,12 +39,13 @@ ROWS = {
     "pix2pixHD (global + local G, 3 D, LSGAN + FM)": ("pix2pixhd-edges", {}, 1000),
     "pix2pix + 3 D + FM (U-Net, L1 kept)": ("pix2pix-edges", {"model.num_d": 3, "model.lambda_fm": 10.0}, 1000),
     "StarGAN (10 classes)": ("stargan-fashion", CPU, 600),
+    "StarGAN (10 classes, 2,000 steps)": ("stargan-fashion", CPU, 2000),
     "colourisation: pix2pix (cGAN + L1)": ("pix2pix-colorize", {}, 1000),
     "colourisation: L1 only": ("pix2pix-colorize", {"model.objective": "l1"}, 1000),
 }
 TABLES = {
     "CycleGAN vs pix2pix, edges -> item on the hidden pairs (batch 4, 1,500 steps)":
-        ["pix2pix (paired; upper bound)", "CycleGAN (GAN + both cycles)", "GAN alone (no cycle)",
+        ["pix2pix (paired: the upper bound)", "CycleGAN (GAN + both cycles)", "GAN alone (no cycle)",
          "GAN + forward cycle", "GAN + backward cycle"],
     "pix2pix vs multi-scale, edges -> item (batch 64, 1,000 steps)":
         ["pix2pix (U-Net, 1 PatchGAN, cGAN + L1)", "pix2pixHD (global + local G, 3 D, LSGAN + FM)",
@@ -123,7 +124,7 @@ def _table(title: str, names: list[str], by: dict) -> list[str]:
 
 def _matrix(r: dict) -> list[str]:
     names = r["class_names"]
-    out = [f"StarGAN target-class accuracy (rows: source, columns: target; mean off the diagonal "
+    out = [f"{r['row']}: target-class accuracy (rows: source, columns: target; mean off the diagonal "
            f"{r['mean_offdiag_acc']:.3f}, round-trip L1 {r['rec_L1']:.3f}, {r['steps']} steps, "
            f"{r['s_per_step']:.3f} s/step)", "",
            "| source \\ target | " + " | ".join(n[:7] for n in names) + " |", "|" + " --- |" * (len(names) + 1)]
@@ -137,8 +138,8 @@ def render(rows: list[dict]) -> str:
     out = []
     for title, names in TABLES.items():
         out += _table(title, names, by)
-    if "StarGAN (10 classes)" in by:
-        out += _matrix(by["StarGAN (10 classes)"])
+    for name in [n for n in ROWS if n.startswith("StarGAN") and n in by]:
+        out += _matrix(by[name])
     return "\n".join(out)
 
 

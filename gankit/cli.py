@@ -68,6 +68,12 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
     models, cfg, meta = load_models(Path(args.run), device=args.device)
     models = without_ema(models) if args.no_ema else models
     spec = spec_from_meta(meta)
+    if spec.modality == "tokens":
+        return _print_text(args, models, cfg, meta)
+    if args.temperature != 1.0:
+        raise GankitError("--temperature is for runs on token sequences")
+    if args.out is None:
+        raise GankitError("--out is required: a .png (grid), a .npz (array 'samples') or a folder of PNG files")
     if cfg.model.family != "gan":  # other families sample from their own inputs
         if args.drs or args.cls or args.per_class:
             raise GankitError(f"--drs, --class and --per-class are for GAN runs, not model.family={cfg.model.family}")
@@ -83,6 +89,26 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
             samples, nrow = generate_plan(G, plan, seed=args.seed, device=args.device), plan.nrow
     out = write_samples(samples, Path(args.out), nrow=nrow, modality=spec.modality)
     print(f"wrote {len(samples)} samples to {out}")
+    return 0
+
+
+def _print_text(args: argparse.Namespace, models, cfg, meta) -> int:
+    """Token runs: -n sequences decoded with the run's vocabulary, printed (or written to --out as text)."""
+    from gankit.families.seqgan_hooks import decode, generate
+
+    if args.drs or args.cls or args.per_class:
+        raise GankitError("--drs, --class and --per-class are for GAN runs, not token sequences")
+    if args.temperature < 0:
+        raise GankitError(f"--temperature must be >= 0, got {args.temperature}")
+    text = "\n".join(decode(generate(models["G"], args.n, args.seed, args.temperature), meta.get("vocab"))) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise GankitError(f"--out {args.out}: cannot write ({e.strerror or e})") from None
+        print(f"wrote {args.n} sequences to {args.out}")
     return 0
 
 
@@ -131,8 +157,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("sample", help="write samples of a trained run")
     p.add_argument("run", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=64, help="number of samples")
-    p.add_argument("--out", required=True, help="a .png (grid), a .npz (array 'samples') or a folder of PNG files")
+    p.add_argument("--out", help="a .png (grid), a .npz (array 'samples') or a folder of PNG files; token runs: "
+                   "a text file (default: print the sequences)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="token runs: sample from softmax(logits / T) (0 = the most likely token each time)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-ema", action="store_true", help="use the trained G even when an EMA copy exists")
     p.add_argument("--class", dest="cls", action="append", metavar="CLASS",

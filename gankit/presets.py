@@ -31,6 +31,12 @@ _LIKELIHOOD = {"train.g_lr": 1e-3, "train.beta1": 0.9, "train.beta2": 0.999, "tr
 
 _CYCLEGAN = {"model.family": "cyclegan", "train.loss": "lsgan", "train.steps": 3000, "train.batch_size": 16}
 
+# SeqGAN's synthetic benchmark (Yu et al. 2017): oracle data, G emb/hidden 32, Adam 0.01, 120 MLE epochs of 156
+# batches, 200 adversarial steps; D's pretraining and updates per step are fewer than the authors' (docs/seqgan.md)
+_SEQ = {"model.family": "seqgan", "data.name": "oracle", "train.batch_size": 64, "train.g_lr": 0.01,
+        "train.d_lr": 1e-4, "train.beta1": 0.9, "train.beta2": 0.999, "model.pretrain_steps": 18720,
+        "model.nll_every": 780, "stab.monitor": False, "log.sample_every": 1000, "log.ckpt_every": 1000}
+
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
     "gan-mlp-fashion": Preset(
@@ -131,6 +137,22 @@ PRESETS: dict[str, Preset] = {
         "VAE-GAN (Larsen et al. 2016) on Fashion-MNIST: reconstruction in D's features, KL, GAN on reconstructions "
         "and prior samples, gamma 1e-2 (the decoder's weight on the feature reconstruction), Adam 3e-4 (0.5, 0.999)",
         {"model.family": "vaegan", "train.g_lr": 3e-4, "train.d_lr": 3e-4, "train.steps": 3000}),
+    "seqgan-oracle": Preset(
+        "SeqGAN on the oracle LSTM (--data.root=seqgan_oracle.npz): 120 MLE epochs, 1,000 D steps, 200 adversarial "
+        "steps with 16 roll-outs and 15 D updates each; NLL-oracle logged",
+        {**_SEQ, "train.steps": 18720 + 1000 + 200}),
+    "mle-oracle": Preset("The MLE baseline on the oracle: the G of seqgan-oracle trained by maximum likelihood only",
+                         {**_SEQ, "model.mode": "mle", "train.steps": 18720 + 200 * 156}),
+    "ss-oracle": Preset("Scheduled sampling (Bengio et al. 2015) after the MLE epochs, up to 25% own tokens",
+                        {**_SEQ, "model.mode": "ss", "train.steps": 18720 + 200 * 156}),
+    "pg-bleu-oracle": Preset("PG-BLEU: SeqGAN's policy gradient with BLEU-3 against the training set as the reward",
+                             {**_SEQ, "model.mode": "pg-bleu", "train.steps": 18720 + 200}),
+    "seqgan-poems": Preset(
+        "SeqGAN on Chinese five-character quatrains (--data.root=the unpacked npm chinese-poetry package): "
+        "character LSTM (emb/hidden 64), 20 MLE epochs, D at half the paper's filters, 100 adversarial steps",
+        {**_SEQ, "data.name": "poems", "model.emb": 64, "model.hidden": 64, "model.pretrain_steps": 4800,
+         "model.nll_every": 0, "model.d_filter_scale": 0.5, "model.d_pretrain_steps": 500, "model.d_steps": 5,
+         "train.steps": 4800 + 500 + 100}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

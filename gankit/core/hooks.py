@@ -15,7 +15,8 @@ from gankit.core.optim import decay_factor, set_lrs
 
 
 class LogHook(HookBase):
-    """Averages every scalar over `log_every` steps and writes it to JSONL and TensorBoard; drives the progress bar.
+    """Averages every scalar over the steps of a `log_every` window that produced it (a phase with an interval or a
+    schedule logs the mean of the steps it ran) and writes it to JSONL and TensorBoard; drives the progress bar.
 
     A resumed run logs the same rows as an uninterrupted one: a stop does not flush a half-filled window (its
     sums travel in the checkpoint), and rows after the checkpoint's step (a run killed after logging them) are
@@ -24,15 +25,18 @@ class LogHook(HookBase):
     def __init__(self, log_every: int, progress: bool = True, tensorboard: bool = True):
         self.log_every, self.progress, self.use_tb = log_every, progress, tensorboard
         self._sums: dict[str, float] = {}
+        self._counts: dict[str, int] = {}  # steps that produced each scalar in this window
         self._count = 0
         self.bar = None
         self.tb = None
 
     def state(self) -> dict:
-        return {"sums": self._sums, "count": self._count}
+        return {"sums": self._sums, "counts": self._counts, "count": self._count}
 
     def load_state(self, state: dict) -> None:
         self._sums, self._count = dict(state["sums"]), int(state["count"])
+        # checkpoints written before per-scalar counts divided every sum by the window's step count
+        self._counts = {k: int(v) for k, v in state.get("counts", dict.fromkeys(self._sums, self._count)).items()}
 
     def before_train(self) -> None:
         t = self.trainer
@@ -55,6 +59,7 @@ class LogHook(HookBase):
         t = self.trainer
         for k, v in t.scalars.items():
             self._sums[k] = self._sums.get(k, 0.0) + v
+            self._counts[k] = self._counts.get(k, 0) + 1
         self._count += 1
         if self.bar is not None:
             self.bar.update(1)
@@ -69,12 +74,12 @@ class LogHook(HookBase):
         # data samples drawn per second (an epoch of N samples takes N / img_per_s seconds)
         imgs = t.samples_seen - self._sw
         row = {"step": t.step, "time": time.time(), "img_per_s": imgs / max(now - self._tw, 1e-9)}
-        row.update({k: v / self._count for k, v in self._sums.items()})
+        row.update({k: v / self._counts[k] for k, v in self._sums.items()})
         self.write(row)
         if self.bar is not None:
             short = {k.split("/")[-1]: f"{v:.3g}" for k, v in row.items() if k.startswith("loss/")}
             self.bar.set_postfix(img_s=f"{row['img_per_s']:.0f}", **short, refresh=False)
-        self._sums, self._count, self._tw, self._sw = {}, 0, now, t.samples_seen
+        self._sums, self._counts, self._count, self._tw, self._sw = {}, {}, 0, now, t.samples_seen
 
     def write(self, row: dict) -> None:
         """Append one row to metrics.jsonl and TensorBoard (other hooks log through this too)."""

@@ -3,7 +3,8 @@
 Registry keys: "fashion-mnist", "fashion-mnist-binary" (threshold 127), "image-folder", "digits", "ring8", "grid25"; paired translation
 (gankit.data.paired): "fashion-edges", "paired-folder", "colorize"; unpaired translation (gankit.data.unpaired):
 "fashion-edges-unpaired", "fashion-sneaker-boot";
-super-resolution (gankit.data.sr): "sr-crops".
+super-resolution (gankit.data.sr): "sr-crops"; token sequences (gankit.data.tokens, gankit.data.poems): "oracle",
+"poems".
 Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2). Every data set gives the
 trainer its tensors by field name (`fields`: {"x": samples, "y": labels}) and a `DataSpec` describing them.
 """
@@ -16,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import digits, fashion, images, paired, sr, toy, unpaired
+from gankit.data import digits, fashion, images, paired, poems, sr, tokens, toy, unpaired
 from gankit.errors import ConfigError
 
 
@@ -140,10 +141,12 @@ DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "fashion-edges-unpaired": unpaired.build_fashion_edges_unpaired,
     "fashion-sneaker-boot": unpaired.build_sneaker_boot,
     "sr-crops": sr.build_sr_crops,
+    "oracle": tokens.build_oracle,
+    "poems": poems.build_poems,
 }
 
 
-def build_dataset(cfg: Any) -> ArrayDataset:
+def build_dataset(cfg: Any):
     """Build the dataset ``cfg.name`` (see ``DATASETS``) with the options of ``cfg``."""
     builder = DATASETS.get(cfg.name)
     if builder is None:

@@ -161,3 +161,37 @@ def test_signal_writes_checkpoint(tmp_path):
     assert t.train() == "interrupted"
     assert ck.load_checkpoint(tmp_path / "run")[1]["step"] == t.step
     assert signal.getsignal(signal.SIGTERM) is not t._on_signal  # handlers restored
+
+
+def test_a_phase_runs_only_where_active(tmp_path):
+    """Phase.active(step) gates a phase by the step count (the stages of one run, e.g. SeqGAN's pretraining)."""
+    t = build_trainer(tiny(tmp_path, **{"train.steps": 5}), tmp_path / "run", hooks=False)
+    seen = []
+
+    def logged(name, loss):
+        return lambda batch, ctx: seen.append((ctx.step, name)) or loss(batch, ctx)
+
+    for phase in t.phases:
+        phase.loss = logged(phase.name, phase.loss)
+        phase.active = (lambda step: step < 2) if phase.name == "D" else (lambda step: step >= 2)
+    assert t.train() == "finished"
+    assert seen == [(0, "D"), (1, "D"), (2, "G"), (3, "G"), (4, "G")]
+
+
+def test_log_rows_average_each_scalar_over_the_steps_that_produced_it(tmp_path):
+    """A scalar logged on some steps only (a phase with an interval or a schedule) is the mean of those steps."""
+    from gankit.core.hooks import LogHook
+
+    t = build_trainer(tiny(tmp_path), tmp_path / "r", hooks=False)
+    hook = LogHook(4, progress=False, tensorboard=False)
+    t.register(hook)
+    t.run_dir.mkdir(parents=True)
+    hook.before_train()
+    for step, scalars in enumerate([{"a": 1.0}, {"a": 3.0, "b": 10.0}, {"a": 5.0}, {"a": 7.0, "b": 20.0}], 1):
+        t.step, t.scalars = step, scalars
+        hook.after_step()
+    row = json.loads((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert row["a"] == 4.0 and row["b"] == 15.0  # b: two steps, not four
+    old = LogHook(4, progress=False, tensorboard=False)
+    old.load_state({"sums": {"a": 6.0}, "count": 3})  # a checkpoint from before per-scalar counts
+    assert old._counts == {"a": 3}

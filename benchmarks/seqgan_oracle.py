@@ -1,0 +1,143 @@
+"""SeqGAN's synthetic benchmark (Yu et al. 2017, Table 1 and Figure 2) with the exact oracle.
+
+    python benchmarks/seqgan_oracle.py table --oracle ORACLE.npz RUN_DIR [RUN_DIR ...]
+    python benchmarks/seqgan_oracle.py curve RUN_DIR --out docs/results/seqgan_nll.png
+    python benchmarks/seqgan_oracle.py rollout-time --oracle ORACLE.npz [--rollouts 16] [--repeats 2]
+
+`table`: NLL-oracle (mean per-token NLL under the oracle of 10,000 sequences of G, seed 4242) of an untrained G
+("random"), of each run's G after its pretraining (RUN_DIR/pretrained, when there is one) and of its newest
+checkpoint, beside the published values; and NLL-test, G's own NLL of 10,000 held-out oracle sequences (how
+much of the data's spread G still covers: a G that only sharpens lowers NLL-oracle and raises NLL-test).
+`curve`: eval/nll_oracle of a run's metrics.jsonl over epochs (MLE epochs = passes over the 10,000 sequences,
+then adversarial epochs = adversarial steps), as the paper's Figure 2.
+`rollout-time`: seconds of SeqGAN's action values for one batch of 64 sequences (every prefix x roll-outs, D
+the paper's full CNN) with the authors' loop and with gankit's vectorised batch, same policy and D.
+Runs use one CPU thread (`--threads`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's gankit
+
+PUBLISHED = {"random": 10.310, "MLE": 9.038, "SS": 8.985, "PG-BLEU": 8.946, "SeqGAN": 8.736}
+N, SEED = 10_000, 4242
+
+
+def _nll_of(G, oracle) -> float:
+    from gankit.families.seqgan_hooks import generate
+    from gankit.nets.seqgan import nll
+
+    return nll(oracle, generate(G, N, SEED))
+
+
+def table(args) -> None:
+    from gankit.data.tokens import TEST_SEED_OFFSET, load_oracle, sample_batched
+    from gankit.nets.seqgan import LSTMLM, nll
+    from gankit.sample import load_models
+
+    oracle = load_oracle(args.oracle)
+    held_out = sample_batched(oracle, N, TEST_SEED_OFFSET)  # the oracle data set's test split (data.seed 0)
+
+    def both(G) -> tuple[float, float]:
+        return _nll_of(G, oracle), nll(G, held_out)
+
+    torch.manual_seed(0)
+    rows = [("random (untrained G, seed 0)", "random", *both(LSTMLM(oracle.vocab, oracle.length)))]
+    for run in map(Path, args.runs):
+        for where, label in ((run / "pretrained", "after pretraining"), (run, "end of run")):
+            if not where.exists() or (label == "after pretraining" and run.name in args.skip_pretrained):
+                continue
+            models, cfg, meta = load_models(where)
+            mode = cfg.model.mode
+            key = "MLE" if label == "after pretraining" or mode == "mle" else {"ss": "SS", "pg-bleu": "PG-BLEU",
+                                                                               "seqgan": "SeqGAN"}[mode]
+            rows.append((f"{run.name} {label} (step {meta['step']}, mode {mode})", key, *both(models["G"])))
+    print("| model | gankit NLL-oracle | published NLL-oracle (Table 1) | NLL-test (G on held-out oracle data) |")
+    print("| --- | --- | --- | --- |")
+    for name, key, value, test in rows:
+        print(f"| {name} | {value:.3f} | {key} {PUBLISHED[key]:.3f} | {test:.3f} |")
+
+
+def curve(args) -> None:
+    from gankit import viz
+
+    rows = [r for r in viz.read_jsonl(Path(args.run) / "metrics.jsonl") if "eval/nll_oracle" in r]
+    cfg = json.loads((Path(args.run) / "config.json").read_text())["model"]
+    P = cfg["pretrain_steps"]
+    A = P + (cfg["d_pretrain_steps"] if cfg["mode"] == "seqgan" else 0)
+    mle = [(r["eval/epoch"], r["eval/nll_oracle"]) for r in rows if r["step"] <= P]
+    last = mle[-1][0] if mle else 0
+    adv = [(last + r["eval/epoch"], r["eval/nll_oracle"]) for r in rows if r["step"] >= A]
+    plt = viz._plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    ax.plot(*zip(*mle), "o-", ms=3, label="MLE pretraining")
+    if adv:
+        ax.plot(*zip(*adv), "o-", ms=3, label=f"adversarial ({cfg['mode']})")
+    ax.axhline(PUBLISHED["SeqGAN"], ls="--", c="gray", lw=1, label="published SeqGAN 8.736")
+    ax.axhline(PUBLISHED["MLE"], ls=":", c="gray", lw=1, label="published MLE 9.038")
+    ax.axvline(last, c="k", lw=0.5)
+    ax.set_xlabel("epoch (MLE: passes over the data; then adversarial steps)")
+    ax.set_ylabel("NLL-oracle")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(args.out)
+    for (e, v) in mle + adv:
+        print(f"{e:8.2f} {v:.4f}")
+
+
+def rollout_time(args) -> None:
+    from gankit.data.tokens import load_oracle
+    from gankit.nets.rollout import rollout_rewards, rollout_rewards_loop
+    from gankit.nets.seqgan import TextCNN, scaled_filters
+
+    oracle = load_oracle(args.oracle)
+    seqs = oracle.sample(64, torch.Generator().manual_seed(0))
+    D = TextCNN(oracle.vocab, oracle.length, filters=scaled_filters(args.d_filter_scale)).eval()
+
+    def score(s):
+        return torch.sigmoid(D(s))
+
+    for name, fn in (("loop (the authors')", rollout_rewards_loop), ("vectorised (gankit)", rollout_rewards)):
+        times = []
+        for r in range(args.repeats):
+            g = torch.Generator().manual_seed(r)
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                fn(oracle, seqs, score, args.rollouts, g)
+            times.append(time.perf_counter() - t0)
+        print(f"| {name} | {args.rollouts} | {min(times):.2f} s | {sum(times) / len(times):.2f} s |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--threads", type=int, default=1)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("table")
+    t.add_argument("--oracle", required=True)
+    t.add_argument("runs", nargs="*")
+    t.add_argument("--skip-pretrained", nargs="*", default=(), metavar="NAME",
+                   help="runs (by folder name) whose pretrained G is not scored again (the same as another run's)")
+    c = sub.add_parser("curve")
+    c.add_argument("run")
+    c.add_argument("--out", required=True)
+    r = sub.add_parser("rollout-time")
+    r.add_argument("--oracle", required=True)
+    r.add_argument("--rollouts", type=int, default=16)
+    r.add_argument("--repeats", type=int, default=2)
+    r.add_argument("--d-filter-scale", type=float, default=1.0)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    {"table": table, "curve": curve, "rollout-time": rollout_time}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
