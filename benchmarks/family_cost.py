@@ -1,6 +1,6 @@
 """Step time and peak memory of each translation family at its preset's size (issue 11's cost table).
 
-    python benchmarks/family_cost.py --steps 30 --warmup 5 > docs/results/family_cost_rows.jsonl
+    python benchmarks/family_cost.py --steps 30 --warmup 5 --photos ../shared/data/sr/CBSD68 > docs/results/family_cost_rows.jsonl
 
 Each preset runs in its own process (so peak RSS is that family's alone): the trainer is built without hooks
 (no logging, samples or checkpoints), `warmup` steps are run and discarded, then `steps` steps are timed. One
@@ -56,6 +56,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--set", action="append", default=[], help="KEY=VALUE override for every preset")
+    ap.add_argument("--photos", default=None, help="data.root of pix2pix-colorize (a folder of colour photos)")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process: measure one preset
     args = ap.parse_args()
     over = dict(kv.split("=", 1) for kv in args.set)
@@ -63,8 +64,9 @@ def main() -> int:
         print(json.dumps(measure(args.one, args.steps, args.warmup, args.threads, over)))
         return 0
     for preset in args.presets.split(","):
+        sets = [*args.set, *([f"data.root={args.photos}"] if preset == "pix2pix-colorize" and args.photos else [])]
         cmd = [sys.executable, __file__, "--one", preset, "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--threads", str(args.threads), *[f"--set={kv}" for kv in args.set]]
+               "--threads", str(args.threads), *[f"--set={kv}" for kv in sets]]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         print(out.strip().splitlines()[-1], flush=True)
     return 0
