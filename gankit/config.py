@@ -310,6 +310,13 @@ def _check_log_name(name: str | None) -> None:
         raise ConfigError(f"log.name={name!r} must be a plain folder name inside log.out_dir (no '/', '\\' or '..')")
 
 
+def check_choices(section: str, values: Any, choices: Mapping[str, tuple[str, ...]]) -> None:
+    """ConfigError naming the valid values when `values.<key>` is not one of `choices[key]` (families use it too)."""
+    for key, valid in choices.items():
+        if getattr(values, key) not in valid:
+            raise ConfigError(f"{section}.{key}={getattr(values, key)!r} is not valid; choose one of: {', '.join(valid)}")
+
+
 def validate(cfg: Config) -> None:
     """Check the value ranges and choices of the shared sections that types alone cannot express."""
     if cfg.model is None:
@@ -319,8 +326,7 @@ def validate(cfg: Config) -> None:
         check_finite(name, section)
     for dotted, choices in _CHOICES.items():
         sec, key = dotted.split(".")
-        if getattr(secs[sec], key) not in choices:
-            raise ConfigError(f"{dotted}={getattr(secs[sec], key)!r} is not valid; choose one of: {', '.join(choices)}")
+        check_choices(sec, secs[sec], {key: choices})
     for keys, ok, rule in _RANGES:
         for dotted in keys:
             sec, key = dotted.split(".")

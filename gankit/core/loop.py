@@ -233,8 +233,8 @@ class Trainer:
         rngs = {"rng.torch": torch.get_rng_state(), "rng.z": self.noise.get_state()}
         if self.device.type == "cuda":
             rngs["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        on = self.device if self.world.multi and self.device.type == "cuda" else torch.device("cpu")  # nccl: GPU
         for key, value in rngs.items():  # every rank's generators (a collective when there are several)
-            on = self.device if self.world.multi and self.device.type == "cuda" else torch.device("cpu")
             for rank, v in enumerate(gather(value.to(on), self.world)):
                 tensors[key if rank == 0 else f"{key}.rank{rank}"] = v.cpu()
         if self.world.multi:

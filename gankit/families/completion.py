@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit import viz
-from gankit.config import Config
+from gankit.config import Config, check_choices
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
@@ -55,8 +55,7 @@ class CompletionConfig:
 
 def validate(cfg: Config) -> None:
     m = cfg.model
-    if m.d_mode not in D_MODES:
-        raise ConfigError(f"model.d_mode={m.d_mode!r} is not valid; choose one of: {', '.join(D_MODES)}")
+    check_choices("model", m, {"d_mode": D_MODES})
     if not 0 < m.hole_min <= m.hole_max < 1:
         raise ConfigError(f"model.hole_min/hole_max: need 0 < hole_min <= hole_max < 1, got {m.hole_min}, {m.hole_max}")
     if not m.hole_max <= m.local <= 1:

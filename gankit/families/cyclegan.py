@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit import viz
-from gankit.config import Config
+from gankit.config import Config, check_choices
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
@@ -65,8 +65,7 @@ class CycleGANConfig(ResnetTranslatorConfig):
 
 def validate(cfg: Config) -> None:
     m = cfg.model
-    if m.cycle not in CYCLES:
-        raise ConfigError(f"model.cycle={m.cycle!r} is not valid; choose one of: {', '.join(CYCLES)}")
+    check_choices("model", m, {"cycle": CYCLES})
     if m.g_width < 1 or m.d_width < 1 or m.n_blocks < -1 or m.d_layers < -1 or m.pool_size < 0:
         raise ConfigError("model.g_width/d_width must be >= 1, n_blocks and d_layers >= -1, pool_size >= 0")
     if m.lambda_cycle < 0 or m.lambda_identity < 0:

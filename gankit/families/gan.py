@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import viz
-from gankit.config import Config
+from gankit.config import Config, check_choices
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
@@ -78,9 +78,7 @@ def validate(cfg: Config) -> None:
     m, s, loss = cfg.model, cfg.stab, cfg.train.loss
     choices = {"arch": ("dcgan", "mlp"), "d_norm": ("batch", "layer", "none"),
                "cond": ("none", "cgan", "projection", "acgan")}
-    for key, valid in choices.items():
-        if getattr(m, key) not in valid:
-            raise ConfigError(f"model.{key}={getattr(m, key)!r} is not valid; choose one of: {', '.join(valid)}")
+    check_choices("model", m, choices)
     for key in ("z_dim", "g_width", "d_width"):
         if getattr(m, key) <= 0:
             raise ConfigError(f"model.{key} must be > 0, got {getattr(m, key)!r}")

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit import viz
-from gankit.config import Config
+from gankit.config import Config, check_choices
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
@@ -60,16 +60,11 @@ class Pix2PixConfig:
 
 def validate(cfg: Config) -> None:
     m = cfg.model
-    if m.objective not in OBJECTIVES:
-        raise ConfigError(f"model.objective={m.objective!r} is not valid; choose one of: {', '.join(OBJECTIVES)}")
-    if m.d_patch not in PATCH_MODES:
-        raise ConfigError(f"model.d_patch={m.d_patch!r} is not valid; choose one of: {', '.join(PATCH_MODES)}")
+    check_choices("model", m, {"objective": OBJECTIVES, "d_patch": PATCH_MODES, "g_arch": G_ARCHS})
     if m.g_width < 1 or m.d_width < 1 or m.unet_depth < 0 or m.d_layers < -1 or not 0 <= m.dropout < 1:
         raise ConfigError("model.g_width/d_width must be >= 1, unet_depth >= 0, d_layers >= -1, dropout in [0, 1)")
     if m.lambda_l1 < 0:
         raise ConfigError(f"model.lambda_l1 must be >= 0, got {m.lambda_l1}")
-    if m.g_arch not in G_ARCHS:
-        raise ConfigError(f"model.g_arch={m.g_arch!r} is not valid; choose one of: {', '.join(G_ARCHS)}")
     if m.num_d < 1 or m.lambda_fm < 0:
         raise ConfigError(f"model.num_d must be >= 1 and lambda_fm >= 0, got num_d={m.num_d}, lambda_fm={m.lambda_fm}")
     if m.objective == "l1" and (m.num_d > 1 or m.lambda_fm > 0):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.config import Config, check_choices
 from gankit.core import checkpoint as ck
 from gankit.core.family import Family
 from gankit.core.phases import Phase, Setup, StepContext
@@ -64,8 +64,7 @@ class SeqGANConfig:
 
 def validate(cfg: Config) -> None:
     m = cfg.model
-    if m.mode not in MODES:
-        raise ConfigError(f"model.mode={m.mode!r} is not valid; choose one of: {', '.join(MODES)}")
+    check_choices("model", m, {"mode": MODES})
     if min(m.emb, m.hidden, m.d_emb, m.rollouts, m.d_steps, m.bleu_n, m.nll_n, m.nll_every_adv) < 1:
         raise ConfigError("model.emb, hidden, d_emb, rollouts, d_steps, bleu_n, nll_n and nll_every_adv must be >= 1")
     if min(m.pretrain_steps, m.d_pretrain_steps, m.nll_every, m.start, m.grad_clip) < 0:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit import viz
-from gankit.config import Config
+from gankit.config import Config, check_choices
 from gankit.core import checkpoint as ck
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
@@ -62,12 +62,7 @@ class SRGANConfig:
 
 def validate(cfg: Config) -> None:
     m = cfg.model
-    if m.objective not in OBJECTIVES:
-        raise ConfigError(f"model.objective={m.objective!r} is not valid; choose one of: {', '.join(OBJECTIVES)}")
-    if m.content not in CONTENTS:
-        raise ConfigError(f"model.content={m.content!r} is not valid; choose one of: {', '.join(CONTENTS)}")
-    if m.vgg_layer not in VGG_CUT:
-        raise ConfigError(f"model.vgg_layer={m.vgg_layer!r} is not valid; choose one of: {', '.join(VGG_CUT)}")
+    check_choices("model", m, {"objective": OBJECTIVES, "content": CONTENTS, "vgg_layer": tuple(VGG_CUT)})
     if m.n_blocks < 0 or m.g_width < 1 or m.d_width < 1 or m.d_dense < 1 or m.adv_weight < 0:
         raise ConfigError("model.n_blocks must be >= 0, g_width/d_width/d_dense >= 1 and adv_weight >= 0")
     if m.objective == "srgan" and m.content == "vgg" and not m.vgg_weights:

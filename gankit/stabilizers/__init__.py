@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from gankit.config import StabConfig, check_finite
+from gankit.config import StabConfig, check_choices, check_finite
 from gankit.errors import ConfigError
 
 _NON_NEGATIVE = ("instance_noise", "instance_noise_anneal_steps", "g_noise", "r1_gamma", "ema_start", "minibatch_disc",
@@ -45,12 +45,9 @@ def _check_ranges(s) -> None:
         raise ConfigError(f"stab.label_smooth must be > 0 (1 = off), got {s.label_smooth!r}")
     if s.pack < 1 or s.minibatch_disc_dim < 1:
         raise ConfigError(f"stab.pack and stab.minibatch_disc_dim must be >= 1, got {s.pack}, {s.minibatch_disc_dim}")
-    if s.unrolled_opt not in ("sgd", "adam"):
-        raise ConfigError(f"stab.unrolled_opt={s.unrolled_opt!r} is not valid; choose one of: sgd, adam")
+    check_choices("stab", s, {"unrolled_opt": ("sgd", "adam"), "lr_decay": ("none", "linear", "cosine")})
     if s.unrolled_lr is not None and not s.unrolled_lr > 0:
         raise ConfigError(f"stab.unrolled_lr must be > 0 (or none = train.d_lr), got {s.unrolled_lr!r}")
-    if s.lr_decay not in ("none", "linear", "cosine"):
-        raise ConfigError(f"stab.lr_decay={s.lr_decay!r} is not valid; choose one of: none, linear, cosine")
     if not 0.0 <= s.lr_decay_floor <= 1.0:
         raise ConfigError(f"stab.lr_decay_floor must be in [0, 1], got {s.lr_decay_floor!r}")
     if s.madgan_k == 1:

@@ -163,8 +163,9 @@ def test_signal_writes_checkpoint(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is not t._on_signal  # handlers restored
 
 
-def test_a_phase_runs_only_where_active(tmp_path):
-    """Phase.active(step) gates a phase by the step count (the stages of one run, e.g. SeqGAN's pretraining)."""
+def test_a_phase_runs_only_where_active_and_on_its_interval(tmp_path):
+    """Phase.active(step) gates a phase by the step count (the stages of one run, e.g. SeqGAN's pretraining);
+    Phase.interval runs it every k-th step."""
     t = build_trainer(tiny(tmp_path, **{"train.steps": 5}), tmp_path / "run", hooks=False)
     seen = []
 
@@ -176,6 +177,13 @@ def test_a_phase_runs_only_where_active(tmp_path):
         phase.active = (lambda step: step < 2) if phase.name == "D" else (lambda step: step >= 2)
     assert t.train() == "finished"
     assert seen == [(0, "D"), (1, "D"), (2, "G"), (3, "G"), (4, "G")]
+    t2 = build_trainer(tiny(tmp_path / "b", **{"train.steps": 5}), tmp_path / "b" / "run", hooks=False)
+    seen.clear()
+    for phase in t2.phases:
+        phase.loss = logged(phase.name, phase.loss)
+        phase.interval = 2 if phase.name == "G" else 1
+    assert t2.train() == "finished"
+    assert seen == [(0, "D"), (0, "G"), (1, "D"), (2, "D"), (2, "G"), (3, "D"), (4, "D"), (4, "G")]
 
 
 def test_log_rows_average_each_scalar_over_the_steps_that_produced_it(tmp_path):

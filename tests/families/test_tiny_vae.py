@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace as dc_replace
-
 import pytest
 import torch
 
@@ -91,24 +89,3 @@ def test_gan_stabilizer_options_do_not_leak_into_other_families(registered, tmp_
     t = build_trainer(config(tmp_path, **{"train.steps": 2}), tmp_path / "run", hooks=False)
     assert [(p.name, p.optims) for p in t.phases] == [("elbo", ("vae",))]
 
-
-def test_phase_schedules_interval_and_active(registered, tmp_path):
-    """`interval` runs a phase every k-th step, `active(step)` on the steps it accepts; a skipped phase draws no
-    batch and steps no optimizer."""
-    t = build_trainer(config(tmp_path, **{"train.steps": 6}), tmp_path / "r", hooks=False)
-    ran: list[tuple[str, int]] = []
-    base = t.phases[0]
-
-    def logged(name):
-        def loss(batch, ctx):
-            ran.append((name, ctx.step))
-            return base.loss(batch, ctx)
-        return loss
-
-    t.phases = [dc_replace(base, name="every2", loss=logged("every2"), interval=2),
-                dc_replace(base, name="late", loss=logged("late"), active=lambda step: step >= 4)]
-    for _ in range(6):
-        t.run_step()
-        t.step += 1
-    assert ran == [("every2", 0), ("every2", 2), ("every2", 4), ("late", 4), ("late", 5)]
-    assert t.stream.state()["pos"] == 5 * 128 and t.optims["vae"].state[next(iter(t.models["enc"].parameters()))]["step"] == 5
