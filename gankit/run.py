@@ -17,7 +17,7 @@ import torch
 from gankit.config import Config, to_dict
 from gankit.core import checkpoint as ck
 from gankit.core.hooks import CheckpointHook, LogHook, LRDecayHook, SampleHook
-from gankit.core.dist import World, barrier, broadcast_text, rank_device, world_from_env
+from gankit.core.dist import World, barrier, broadcast_text, rank_device, shutdown, world_from_env
 from gankit.core.lock import RunLock
 from gankit.core.loop import Trainer, resolve_device
 from gankit.data import build_dataset
@@ -150,6 +150,7 @@ def train(cfg: Config, resume: Path | None = None) -> tuple[str, Trainer]:
             ck.atomic_write_json(run_dir / "config.json", to_dict(cfg))
         barrier(world)
         status = trainer.train()
+    shutdown(world)
     return status, trainer
 
 

@@ -123,3 +123,11 @@ def broadcast_text(text: str, world: World, device: torch.device) -> str:
 def barrier(world: World) -> None:
     if world.multi:
         dist.barrier()
+
+
+def shutdown(world: World) -> None:
+    """Leave the process group together: no rank exits while another still writes or communicates (a rank that
+    left early could abort in gloo's teardown)."""
+    if world.multi and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from safetensors.torch import save_file  # noqa: E402
 
+from gankit.core.dist import shutdown  # noqa: E402
 from gankit.core.family import Family  # noqa: E402
 from gankit.core.loop import HookBase  # noqa: E402
 from gankit.core.optim import make_optimizer  # noqa: E402
@@ -86,6 +87,7 @@ def main() -> int:
         trainer.register(Stop())
         (args.out / "run").mkdir(parents=True, exist_ok=True)
         status = trainer.train()
+        shutdown(trainer.world)
     else:
         status, trainer = train(cfg, resume=args.out / "run" if args.resume else None)
     tensors = {f"{n}.{k}": v.detach().cpu().contiguous() for n, m in trainer.models.items()
