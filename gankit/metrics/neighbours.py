@@ -1,6 +1,7 @@
 """Nearest-neighbour metrics: precision/recall, density/coverage and the 1-NN two-sample test.
 
-All distance work goes through gankit.metrics.distances in row blocks (`chunk_size` rows).
+All distance work runs in row blocks (`chunk_size` rows). Precision/recall and density/coverage use
+gankit.metrics.screened (float32 distances, exact float64 decisions) with one pass over the cross distances.
 """
 
 from __future__ import annotations
@@ -8,14 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from gankit.metrics._validate import MetricInputError, check_pair
-from gankit.metrics.distances import (
-    count_within,
-    kth_nn_sq_radius,
-    nearest_sq_dist,
-    row_blocks,
-    sq_dists,
-    sq_norms,
-)
+from gankit.metrics.distances import row_blocks, sq_dists, sq_norms
+from gankit.metrics.screened import ball_tests, kth_radius
 
 
 def _check_k(n_real: int, n_fake: int, k: int, what: str, both: bool = True) -> None:
@@ -37,11 +32,12 @@ def precision_recall(
     """
     check_pair(real, fake, "precision/recall")
     _check_k(len(real), len(fake), k, "precision/recall")
-    r_real = kth_nn_sq_radius(real, k, chunk_size)
-    r_fake = kth_nn_sq_radius(fake, k, chunk_size)
-    precision = (count_within(fake, real, r_real, chunk_size, strict=False) > 0).mean()
-    recall = (count_within(real, fake, r_fake, chunk_size, strict=False) > 0).mean()
-    return float(precision), float(recall)
+    r_real = kth_radius(real, k, chunk_size)
+    r_fake = kth_radius(fake, k, chunk_size)
+    fake_hits, _, real_in_fake_ball = ball_tests(
+        fake, real, r_real, r_fake, strict=False, chunk_size=chunk_size, counts=False
+    )
+    return float((fake_hits > 0).mean()), float(real_in_fake_ball.mean())
 
 
 def density_coverage(
@@ -54,10 +50,9 @@ def density_coverage(
     """
     check_pair(real, fake, "density/coverage")
     _check_k(len(real), len(fake), k, "density/coverage", both=False)
-    r_real = kth_nn_sq_radius(real, k, chunk_size)
-    density = count_within(fake, real, r_real, chunk_size, strict=True).mean() / k
-    coverage = (nearest_sq_dist(real, fake, chunk_size) < r_real).mean()
-    return float(density), float(coverage)
+    r_real = kth_radius(real, k, chunk_size)
+    fake_hits, real_ball_hit, _ = ball_tests(fake, real, r_real, strict=True, chunk_size=chunk_size)
+    return float(fake_hits.mean() / k), float(real_ball_hit.mean())
 
 
 def one_nn_accuracy(

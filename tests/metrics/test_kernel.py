@@ -4,7 +4,7 @@ from sklearn.metrics.pairwise import polynomial_kernel as sk_poly
 from sklearn.metrics.pairwise import rbf_kernel
 
 from gankit.metrics import MetricInputError
-from gankit.metrics.kernel import gaussian_mmd2, kid, median_heuristic, unbiased_mmd2
+from gankit.metrics.kernel import gaussian_mmd2, kid, median_heuristic, offdiag_kernel_sum, polynomial_kernel
 
 
 def dense_unbiased_mmd2(kxx, kyy, kxy):
@@ -49,7 +49,7 @@ def test_kid_subset_equals_full_set_matches_dense_polynomial_mmd(sets):
     x, y = sets
     x = x[:90]
     kern = lambda a, b: sk_poly(a, b, degree=3, gamma=1 / a.shape[1], coef0=1)  # noqa: E731
-    mean, std = kid(x, y, subsets=3, subset_size=90)
+    mean, std = kid(x, y, subsets=3, subset_size=90, precision="float64")
     assert mean == pytest.approx(dense_unbiased_mmd2(kern(x, x), kern(y, y), kern(x, y)), rel=1e-10)
     assert std == pytest.approx(0.0, abs=1e-12)  # every subset is the whole set
 
@@ -73,6 +73,25 @@ def test_kid_small_sets_warn_or_fail(sets):
         kid(x, y[:, :4])
 
 
-def test_unbiased_mmd2_of_constant_kernel_is_zero():
-    k = np.ones((4, 4))
-    assert unbiased_mmd2(k, np.ones((3, 3)), np.ones((4, 3))) == pytest.approx(0.0)
+@pytest.mark.parametrize("parts", [1, 2, 3, 4, 7, 40])
+def test_offdiag_sum_from_the_upper_blocks_equals_the_dense_sum(sets, parts):
+    x = sets[0][:37]
+    k = sk_poly(x, x, degree=3, gamma=1 / x.shape[1], coef0=1)
+    assert offdiag_kernel_sum(x, polynomial_kernel, parts) == pytest.approx(k.sum() - np.trace(k), rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [128, 2048])
+def test_kid_float32_kernels_keep_the_float64_digits(d):
+    rng = np.random.default_rng(d)
+    real = rng.normal(size=(1200, d)).astype(np.float32)
+    fake = (rng.normal(size=(1200, d)) * 1.1 + 0.1).astype(np.float32)
+    same = rng.normal(size=(1200, d)).astype(np.float32)
+    for other in (fake, same):
+        m32, s32 = kid(real, other, subsets=4, subset_size=1000)  # float32 is the default
+        m64, s64 = kid(real, other, subsets=4, subset_size=1000, precision="float64")
+        scale = (1 + (real * real).sum(1).mean() / d) ** 3  # the kernel's size on the diagonal
+        assert abs(m32 - m64) <= 1e-6 * scale and abs(s32 - s64) <= 1e-6 * scale
+    m32, _ = kid(real, fake, subsets=4, subset_size=1000)
+    assert m32 == pytest.approx(kid(real, fake, subsets=4, subset_size=1000, precision="float64")[0], rel=1e-6)
+    with pytest.raises(MetricInputError, match="precision 'float16' is not valid"):
+        kid(real, fake, subsets=1, precision="float16")

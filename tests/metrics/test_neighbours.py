@@ -4,7 +4,7 @@ from prdc import compute_prdc
 from sklearn.neighbors import NearestNeighbors
 
 from gankit.metrics import MetricInputError
-from gankit.metrics.distances import kth_nn_sq_radius
+from gankit.metrics.screened import kth_radius
 from gankit.metrics.neighbours import density_coverage, one_nn_accuracy, precision_recall
 
 
@@ -65,8 +65,8 @@ def test_sanity_identical_and_separated_sets(sets):
 
 def test_kth_radius_counts_self_as_first_neighbour():
     x = np.array([[0.0], [1.0], [3.0], [7.0]])
-    assert np.allclose(np.sqrt(kth_nn_sq_radius(x, 1)), [1, 1, 2, 4])
-    assert np.allclose(np.sqrt(kth_nn_sq_radius(x, 2)), [3, 2, 3, 6])
+    assert np.allclose(np.sqrt(kth_radius(x, 1)), [1, 1, 2, 4])
+    assert np.allclose(np.sqrt(kth_radius(x, 2)), [3, 2, 3, 6])
 
 
 def test_too_few_samples_and_bad_shapes(sets):
