@@ -5,7 +5,10 @@ imports — with gankit's dcgan-fashion architecture and optimiser, for side-by-
 
 `images.npy`: float32 (N, 1, 28, 28) in [-1, 1] (benchmarks/compare_reference.py writes gankit's loaded
 Fashion-MNIST there, so both train on the same tensor). Prints one JSON line: img/s over the timed steps (real
-images shown to D per second), seconds per step and peak memory. The loop: shuffle each epoch, one D step on real
+images shown to D per second), seconds per step and peak memory. With `--snap-every N --snap-z z.npy --snap-dir D`
+(benchmarks/time_to_quality.py) it also writes, every N steps, G's samples at the fixed z (eval mode, chunks of
+500, as gankit's hooks) to D/step_N.npy and a line of cumulative training time (wall and process CPU, the
+snapshots themselves not counted) to D/times.jsonl. The loop: shuffle each epoch, one D step on real
 vs G(z).detach() with BCE-with-logits, one G step on the same fakes (non-saturating), Adam 2e-4, betas (0.5, 0.999).
 """
 
@@ -16,6 +19,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,6 +53,30 @@ def init(m: nn.Module) -> None:
             nn.init.zeros_(mod.bias)
 
 
+class Snapshots:
+    """G's samples at a fixed z every N steps, and the training time spent so far (snapshots excluded)."""
+
+    def __init__(self, args: argparse.Namespace, G: nn.Module):
+        self.dir, self.G = Path(args.snap_dir), G
+        self.z = torch.from_numpy(np.load(args.snap_z))
+        self.paused_wall = self.paused_cpu = 0.0
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    @torch.no_grad()
+    def take(self, step: int) -> None:
+        w, c = time.perf_counter(), time.process_time()
+        self.G.eval()
+        dev = next(self.G.parameters()).device
+        x = torch.cat([self.G(self.z[i:i + 500].to(dev)).cpu() for i in range(0, len(self.z), 500)])
+        self.G.train()
+        np.save(self.dir / f"step_{step}.npy", x.numpy())
+        row = {"step": step, "wall_s": w - self.wall0 - self.paused_wall, "cpu_s": c - self.cpu0 - self.paused_cpu}
+        with open(self.dir / "times.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.paused_wall += time.perf_counter() - w
+        self.paused_cpu += time.process_time() - c
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -58,6 +86,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--snap-every", type=int, default=0)
+    ap.add_argument("--snap-z", default="")
+    ap.add_argument("--snap-dir", default="")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -72,6 +103,7 @@ def main() -> int:
     b, n = args.batch_size, len(data)
     perm, pos = torch.randperm(n, device=dev), 0
     t0 = 0.0
+    snap = Snapshots(args, G) if args.snap_every else None
     for step in range(args.warmup + args.steps):
         if step == args.warmup:
             if dev.type == "cuda":
@@ -93,13 +125,15 @@ def main() -> int:
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if snap is not None and (step + 1) % args.snap_every == 0:
+            snap.take(step + 1)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     print(json.dumps({"impl": "reference", "img_per_s": args.steps * b / dt, "s_per_step": dt / args.steps,
                       "steps": args.steps, "batch": b, "threads": torch.get_num_threads(), "device": str(dev),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "loss_d": float(loss_d), "loss_g": float(loss_g)}))
+                      "loss_d": loss_d.item(), "loss_g": loss_g.item()}))
     return 0
 
 

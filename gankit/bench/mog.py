@@ -60,6 +60,14 @@ RECIPES: dict[str, Recipe] = {
                           "z_dim 2, batch 256",
                           {k: v for k, v in MOG_BEST.items() if k != "train.steps"}, MOG_BEST["train.steps"],
                           samplers=("drs", "drs-rff")),
+    # the fair rows: gankit-best at the baselines' budget, the two strongest baselines at gankit-best's
+    "gankit-best-4k": Recipe("gankit best at the baselines' budget: 4,000 steps, batch 128, EMA from step 3,200",
+                             {**{k: v for k, v in MOG_BEST.items() if k != "train.steps"},
+                              "train.batch_size": 128, "stab.ema_start": 3200}, 4000),
+    "minimax-30k": Recipe("GAN, minimax loss, at gankit-best's budget: 30,000 steps, batch 256",
+                          {"train.loss": "minimax", "train.batch_size": 256}, MOG_BEST["train.steps"]),
+    "pacgan2-30k": Recipe("PacGAN2 at gankit-best's budget: 30,000 steps, batch 256",
+                          {"stab.pack": 2, "train.batch_size": 256}, MOG_BEST["train.steps"]),
 }
 
 # (source, method, ring-8 (modes, % high quality), grid-25 (modes, % high quality))
