@@ -43,7 +43,8 @@ def gankit_child(args: argparse.Namespace) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         over = {"train.steps": args.warmup + args.steps, "train.device": args.device, "log.progress": False,
-                "log.out_dir": tmp, "train.seed": 0, **({"train.threads": args.threads} if args.threads else {})}
+                "log.out_dir": tmp, "train.seed": 0, **({"train.threads": args.threads} if args.threads else {}),
+                **dict(kv.split("=", 1) for kv in args.set)}
         cfg = apply_overrides(preset_config("dcgan-fashion"), over)
         trainer = build_trainer(cfg, Path(tmp) / "run")
         clock = Clock()
@@ -75,6 +76,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a dotted override for the gankit arm (repeatable), e.g. model.g_reuse_fakes=true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -82,12 +85,13 @@ def main() -> int:
         return 0
     common = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads),
               "--device", args.device]
+    sets = [a for kv in args.set for a in ("--set", kv)]
     rows: dict[str, list[float]] = {"gankit": [], "reference": []}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "fashion.npy"
         write_data(data)
         for _ in range(args.rounds):
-            for impl, cmd in (("gankit", [sys.executable, __file__, "--child", *common]),
+            for impl, cmd in (("gankit", [sys.executable, __file__, "--child", *common, *sets]),
                               ("reference", [sys.executable, str(HERE / "reference_dcgan.py"), "--data", str(data),
                                              *common])):
                 out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]

@@ -4,8 +4,8 @@ projection D, AC-GAN), with every stabilizer of the `stab` section.
 Phases per step: "D" (train.n_critic repeats, a fresh batch each), "D2" (MRGAN only), then "G".
 D's loss is the GAN loss on D's inputs after the input transforms (instance noise), with soft/flipped
 targets when asked, plus AC-GAN's auxiliary cross-entropy and the regularizers (GP/DRAGAN, R1).
-An unconditional G draws fresh z for its update; a conditional G reuses the last D repeat's fakes
-(the same labels D just saw). MAD-GAN (stab.madgan_k) swaps in its own phases (gankit.families.madgan).
+An unconditional G draws fresh z for its update unless model.g_reuse_fakes (then, like a conditional G,
+it reuses the last D repeat's fakes: one G forward per step, as PyTorch's DCGAN example does). MAD-GAN (stab.madgan_k) swaps in its own phases (gankit.families.madgan).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class GANConfig:
     d_norm: str = "batch"  # batch | layer | none
     cond: str = "none"  # none | cgan | projection | acgan (class-conditional G(z, y) and D)
     cond_bn: bool = False  # conditional batch norm in G (needs cond != none)
+    g_reuse_fakes: bool = False  # G's update reuses D's last fakes (one G forward per step) instead of fresh z
 
 
 def mrgan_on(s) -> bool:
@@ -82,6 +83,8 @@ def validate(cfg: Config) -> None:
     for key in ("z_dim", "g_width", "d_width"):
         if getattr(m, key) <= 0:
             raise ConfigError(f"model.{key} must be > 0, got {getattr(m, key)!r}")
+    if m.g_reuse_fakes and s.madgan_k:
+        raise ConfigError("model.g_reuse_fakes does not apply to MAD-GAN (stab.madgan_k), whose G step draws its own z")
     if m.cond_bn and m.cond == "none":
         raise ConfigError("model.cond_bn=true needs a conditional model: set --model.cond=cgan|projection|acgan")
     if loss in ("wgan-gp", "dragan") and m.d_norm == "batch":
@@ -272,11 +275,16 @@ class GANParts:
     def cond(self) -> bool:
         return self.cfg.model.cond != "none"
 
+    @property
+    def reuse(self) -> bool:
+        """G's update takes the last D repeat's fakes (always for a conditional G: the labels D just saw)."""
+        return self.cond or self.cfg.model.g_reuse_fakes
+
 
 def d_loss(p: GANParts, batch: dict[str, Tensor], ctx: StepContext):
     G, D = ctx.models["G"], ctx.models["D"]
     real, y = batch["x"], batch.get("y") if p.cond else None
-    keep = p.cond and ctx.last_repeat  # only the last repeat's fakes serve a conditional G's update
+    keep = p.reuse and ctx.last_repeat  # only the last repeat's fakes serve G's update
     with torch.set_grad_enabled(keep):
         fake_g = G(_z(ctx, G, real.shape[0]), *(() if y is None else (y,)))
     fake = fake_g.detach()
@@ -317,7 +325,7 @@ def _unrolled(p: GANParts, ctx: StepContext, real: Tensor):
 def g_loss(p: GANParts, batch: dict[str, Tensor], ctx: StepContext):
     G, D = ctx.models["G"], ctx.models["D"]
     real = batch["x"]
-    if p.cond:
+    if p.reuse:
         fake, y = ctx.scratch["fake"], ctx.scratch["y"]
     else:
         fake, y = G(_z(ctx, G, p.cfg.train.batch_size)), None

@@ -68,3 +68,26 @@ def test_lr_decay_sets_every_optimizers_lr(tmp_path):
     # after the last step the schedule is at its floor: 10% of each optimizer's configured lr
     want = {"G": 2e-4, "E": 2e-4, "D": 1e-4, "D2": 1e-4}
     assert {k: pytest.approx(o.param_groups[0]["lr"]) for k, o in t.optims.items()} == want
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_g_reuse_fakes_makes_one_g_forward_per_step_and_g_sees_ds_fakes(tmp_path, reuse):
+    t = build_trainer(tiny(tmp_path, "dcgan-fashion", **{"model.g_reuse_fakes": reuse}), tmp_path / "r", hooks=False)
+    G, D = t.models["G"], t.models["D"]
+    g_calls, d_inputs_seen = [], []
+    h1 = G.register_forward_hook(lambda m, a, out: g_calls.append(out.detach().clone()))
+    h2 = D.register_forward_pre_hook(lambda m, args: d_inputs_seen.append(args[0].detach().clone()))
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    t.run_step()
+    h1.remove(), h2.remove()
+    assert len(g_calls) == (1 if reuse else 2)
+    assert torch.equal(d_inputs_seen[2], d_inputs_seen[1]) == reuse  # G's loss sees D's fakes only when reusing
+    assert any(not torch.equal(before[k], v) for k, v in G.state_dict().items())  # G was updated either way
+
+
+def test_g_reuse_fakes_refused_with_madgan(tmp_path):
+    from gankit.errors import ConfigError
+    from gankit.families.gan import validate
+
+    with pytest.raises(ConfigError, match="g_reuse_fakes does not apply to MAD-GAN"):
+        validate(tiny(tmp_path, **{"model.g_reuse_fakes": True, "stab.madgan_k": 2}))
