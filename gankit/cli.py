@@ -74,7 +74,15 @@ def cmd_sample(args: argparse.Namespace, rest: list[str]) -> int:
         raise GankitError("--temperature is for runs on token sequences")
     if args.out is None:
         raise GankitError("--out is required: a .png (grid), a .npz (array 'samples') or a folder of PNG files")
-    if cfg.model.family != "gan":  # other families sample from their own inputs
+    if args.text and cfg.model.family != "text2image":
+        raise GankitError(f"--text is for text2image runs, not model.family={cfg.model.family}")
+    if args.text:
+        from gankit.sample import text_samples
+
+        if args.drs or args.cls or args.per_class:
+            raise GankitError("--text takes no --drs, --class or --per-class")
+        samples, nrow = text_samples(models, meta, args.text, args.n, args.seed), args.n
+    elif cfg.model.family != "gan":  # other families sample from their own inputs
         if args.drs or args.cls or args.per_class:
             raise GankitError(f"--drs, --class and --per-class are for GAN runs, not model.family={cfg.model.family}")
         samples, nrow = family_of(cfg).sample(models, args.n, args.seed), None
@@ -168,6 +176,9 @@ def add_parser(sub) -> None:
                    help="conditional runs: -n samples of this class (index or name, e.g. 7 or sneaker; repeat or "
                         "comma-separate for several, one grid row each)")
     p.add_argument("--per-class", action="store_true", help="conditional runs: -n samples of every class, a row each")
+    p.add_argument("--text", action="append", metavar="CAPTION",
+                   help='text2image runs: -n samples of this caption, e.g. "a dark ankle boot" (repeat for several, '
+                        "one grid row each); a word outside the run's vocabulary is refused")
     p.add_argument("--drs", action="store_true",
                    help="discriminator rejection sampling (Azadi et al. 2019): keep G's samples with probability "
                         "exp(D(x) - D_max), D calibrated on the training data first")

@@ -37,6 +37,10 @@ _SEQ = {"model.family": "seqgan", "data.name": "oracle", "train.batch_size": 64,
         "train.d_lr": 1e-4, "train.beta1": 0.9, "train.beta2": 0.999, "model.pretrain_steps": 18720,
         "model.nll_every": 780, "stab.monitor": False, "log.sample_every": 1000, "log.ckpt_every": 1000}
 
+# text -> image (Reed et al. 2016) on captioned Fashion-MNIST, CPU-sized: widths 32, 2000 steps of batch 64
+_T2I = {"model.family": "text2image", "data.name": "fashion-captions", "model.g_width": 32, "model.d_width": 32,
+        "train.steps": 2000, "train.batch_size": 64}
+
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
     "gan-mlp-fashion": Preset(
@@ -83,13 +87,13 @@ PRESETS: dict[str, Preset] = {
     "pix2pix-edges": Preset(
         "pix2pix (Isola et al. 2017) edges -> Fashion-MNIST item: U-Net G, PatchGAN D with 7 px patches (the "
         "paper's 70/256 scaled to 28 px), cGAN + 100 L1",
-        {"model.family": "pix2pix", "data.name": "fashion-edges", "train.steps": 3000, "train.batch_size": 64}),
+        {"model.family": "pix2pix", "data.name": "fashion-edges", "train.steps": 2000, "train.batch_size": 64}),
     "pix2pixhd-edges": Preset(
         "pix2pixHD (Wang et al. 2018) on the pix2pix-edges pairs: global generator at 14 px + local enhancer, 3 "
         "PatchGANs on a 28/14/7 px pyramid, LSGAN + 10 feature matching, no L1",
         {"model.family": "pix2pix", "data.name": "fashion-edges", "model.g_arch": "global+local", "model.g_width": 32,
          "model.num_d": 3, "model.lambda_fm": 10.0, "model.objective": "cgan", "train.loss": "lsgan",
-         "train.steps": 3000, "train.batch_size": 64}),
+         "train.steps": 2000, "train.batch_size": 64}),
     "pix2pix-colorize": Preset(
         "pix2pix grayscale -> colour on 64x64 crops of a folder of photos (--data.root)",
         {"model.family": "pix2pix", "data.name": "colorize", "data.resolution": 64, "data.n_samples": 4000,
@@ -153,6 +157,14 @@ PRESETS: dict[str, Preset] = {
         {**_SEQ, "data.name": "poems", "model.emb": 64, "model.hidden": 64, "model.pretrain_steps": 4800,
          "model.nll_every": 0, "model.d_filter_scale": 0.5, "model.d_pretrain_steps": 500, "model.d_steps": 5,
          "train.steps": 4800 + 500 + 100}),
+    "text2image-fashion": Preset(
+        "GAN-INT-CLS (Reed et al. 2016) on Fashion-MNIST with captions of class, brightness and size: word GRU "
+        "encoder trained through D, DCGAN G(z, text) and D(x, text), matching-aware D, interpolated embeddings",
+        {**_T2I, "model.cls": True, "model.int": True}),
+    "text2image-plain-fashion": Preset(
+        "Plain text conditioning for comparison with text2image-fashion: the same nets and captions, no wrong-text "
+        "term in D (no GAN-CLS) and no interpolated embeddings (no GAN-INT)",
+        {**_T2I, "model.cls": False, "model.int": False}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

@@ -69,6 +69,19 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500, device:
     return generate_seeded(G.to(device), n, seed, labels, batch_size)
 
 
+def text_samples(models: dict[str, nn.Module], meta: dict, texts: list[str], n: int, seed: int = 0) -> torch.Tensor:
+    """A text2image run's n samples of each caption (n per caption, in order; column j has the same z for every
+    caption), z seeded; DataError names an unknown word."""
+    from gankit.data.captions import encode
+    from gankit.families.text2image import generate_text
+
+    info = meta.get("captions") or {}
+    if not meta.get("vocab") or "max_words" not in info:
+        raise CheckpointError("this text2image checkpoint has no vocabulary in its meta")
+    ids = [encode(t, meta["vocab"], int(info["max_words"])) for t in texts]
+    return torch.cat([generate_text(models, row.expand(n, -1), seed) for row in ids])
+
+
 def write_samples(samples: torch.Tensor, out: Path, nrow: int | None = None, modality: str | None = None) -> Path:
     """`.npz` -> array 'samples' (float32 in the data's scale); `.png` -> one grid (images) or a scatter (2-D
     vectors); otherwise a folder of PNGs. `modality` is the run's DataSpec modality (default: by shape).

@@ -4,7 +4,7 @@ Registry keys: "fashion-mnist", "fashion-mnist-binary" (threshold 127), "image-f
 (gankit.data.paired): "fashion-edges", "paired-folder", "colorize"; unpaired translation (gankit.data.unpaired):
 "fashion-edges-unpaired", "fashion-sneaker-boot";
 super-resolution (gankit.data.sr): "sr-crops"; token sequences (gankit.data.tokens, gankit.data.poems): "oracle",
-"poems".
+"poems"; captioned images (gankit.data.captions): "fashion-captions".
 Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2). Every data set gives the
 trainer its tensors by field name (`fields`: {"x": samples, "y": labels}) and a `DataSpec` describing them.
 """
@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import digits, fashion, images, paired, poems, sr, tokens, toy, unpaired
+from gankit.data import captions, digits, fashion, images, paired, poems, sr, tokens, toy, unpaired
 from gankit.errors import ConfigError
 
 
@@ -143,6 +143,7 @@ DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "sr-crops": sr.build_sr_crops,
     "oracle": tokens.build_oracle,
     "poems": poems.build_poems,
+    "fashion-captions": captions.build_fashion_captions,
 }
 
 

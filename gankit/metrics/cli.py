@@ -74,6 +74,8 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
         return _eval_sr(args, t0)
     if target.is_dir() and _family(target) == "completion":
         return _eval_completion(args, t0)
+    if target.is_dir() and _family(target) == "text2image":
+        return _eval_text2image(args, t0)
     if "nll" in args.metrics.split(","):
         return _eval_nll(args, t0)
     fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
@@ -163,6 +165,26 @@ def _eval_completion(args: argparse.Namespace, t0: float) -> tuple[dict[str, flo
     return results, record
 
 
+def _eval_text2image(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
+    """A text -> image run: class and attribute accuracy of images of captions, FID[fashion-cnn] on test captions
+    (gankit.metrics.text2image)."""
+    from gankit.metrics.text2image import evaluate_text2image
+    from gankit.sample import load_models
+
+    models, cfg, meta = load_models(Path(args.target), device=args.device)
+    if args.data_root:
+        cfg = replace(cfg, data=replace(cfg.data, root=args.data_root))
+    split = args.split or "test"
+    results = evaluate_text2image(models, cfg, meta, args.per_class, args.n, args.seed, split)
+    per_class = results.pop("class_accuracy_per_class")
+    n = int(results.pop("n_fid"))
+    record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
+              "class_accuracy_per_class": per_class, "n_fake": n, "n_real": n,
+              "real_data": {"name": "fashion-mnist captions", "split": split}, "extractor": "fashion-cnn",
+              "seed": args.seed, "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
+    return results, record
+
+
 def _eval_nll(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
     """Test-set NLL of a likelihood model (gankit.metrics.likelihood); other metrics in the same call are refused."""
     from gankit.metrics.likelihood import nll
@@ -223,7 +245,7 @@ def add_parser(sub) -> None:
                    "1nn,modes; nll (vae, pixelcnn runs: test NLL, on its own); auto = fid,kid,is,pr for images, modes,mmd,wasserstein for 2D data")
     p.add_argument("--n", type=int, default=10000, help="generated samples (and at most as many real ones)")
     p.add_argument("--per-class", type=int, default=100, help="stargan runs: source images per class (each "
-                   "translated to every class)")
+                   "translated to every class); text2image runs: captions per (class, brightness, size) cell")
     p.add_argument("--extractor", default="auto",
                    help="fashion-cnn, inception-v3, identity; auto = by data shape (fashion-cnn for 28x28 gray)")
     p.add_argument("--data", default=None, help="real data set name (default: the run's data, or fashion-mnist)")
