@@ -13,7 +13,8 @@ FID[fashion-cnn] of the 2,000 samples against the first 2,000 training images.
 
 The arms run at the same time, one process each with `--threads` torch threads; on a shared machine the
 process CPU time (one thread) is the robust clock and is what the table reports, with wall time beside it.
-Prints a markdown table and appends one JSON row per arm to --rows.
+Prints a markdown table and appends one JSON row per arm to --rows; `--no-reference` adds arms to an earlier
+run's rows and `--render ROWS` prints the table of every arm in a rows file.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--arm", action="append", default=[], help="gankit | NAME=key=value,key=value")
     ap.add_argument("--rows", default="")
+    ap.add_argument("--no-reference", action="store_true", help="skip the reference arm (it is in --rows already)")
+    ap.add_argument("--render", default="", help="only print the table of an earlier --rows file (all its arms)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--overrides", default="", help=argparse.SUPPRESS)
     ap.add_argument("--snap-z", default="", help=argparse.SUPPRESS)
@@ -130,7 +133,13 @@ def main() -> int:
     if args.child:
         gankit_child(args)
         return 0
-    arms = {"reference": None}
+    if args.render:
+        rows = [json.loads(line) for line in Path(args.render).read_text().splitlines()]
+        results = {r["arm"]: r["snapshots"] for r in rows}
+        args.steps, args.every, args.threads = (max(r[k] for r in rows) for k in ("steps", "every", "threads"))
+        print(table(results, args))
+        return 0
+    arms = {} if args.no_reference else {"reference": None}
     for spec in args.arm or ["gankit"]:
         name, _, over = spec.partition("=")
         arms[name] = over
@@ -168,7 +177,7 @@ def table(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
     lines = [f"time to FID[fashion-cnn] (2,000 samples), {args.steps} steps, snapshots every {args.every}, "
              f"{args.threads} thread(s)", "", head + " | best FID (step) |",
              "|---" * (2 * len(THRESHOLDS) + 2) + "|"]
-    ref = {t: first_reach(results["reference"], t) for t in THRESHOLDS}
+    ref = {t: first_reach(results["reference"], t) if "reference" in results else None for t in THRESHOLDS}
     for name, rows in results.items():
         cells = []
         for t in THRESHOLDS:

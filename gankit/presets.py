@@ -40,6 +40,12 @@ _SEQ = {"model.family": "seqgan", "data.name": "oracle", "train.batch_size": 64,
 # text -> image (Reed et al. 2016) on captioned Fashion-MNIST, CPU-sized: widths 32, 2000 steps of batch 64
 _T2I = {"model.family": "text2image", "data.name": "fashion-captions", "model.g_width": 32, "model.d_width": 32,
         "train.steps": 2000, "train.batch_size": 64}
+# SEGAN's CPU preset: 8 kHz mixtures of `gankit build-speech-data`, 0.5 s chunks, G and D at 1/4 of the paper's
+# widths (4 ... 256 channels), all 11 layers and kernels of 31; LSGAN + 100 L1, Adam 2e-4 (0.5, 0.999) (docs/speech.md)
+_SPEECH = {"model.family": "segan", "data.name": "speech", "data.resolution": 4096, "model.g_width": 4,
+           "model.d_width": 4, "train.loss": "lsgan", "train.g_lr": 2e-4, "train.d_lr": 2e-4, "train.beta1": 0.5,
+           "train.beta2": 0.999, "train.batch_size": 16, "train.steps": 1500, "stab.monitor": False,
+           "log.sample_every": 200, "log.ckpt_every": 200}
 
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
@@ -165,6 +171,13 @@ PRESETS: dict[str, Preset] = {
         "Plain text conditioning for comparison with text2image-fashion: the same nets and captions, no wrong-text "
         "term in D (no GAN-CLS) and no interpolated embeddings (no GAN-INT)",
         {**_T2I, "model.cls": False, "model.int": False}),
+    "segan-speech": Preset(
+        "SEGAN (Pascual et al. 2017) speech enhancement on the Asterisk mixtures (--data.root, `gankit "
+        "build-speech-data`): 11-layer 1-D encoder-decoder G with skips and z, D on (noisy, x) pairs with virtual "
+        "batch norm, LSGAN + 100 L1; CPU-sized: 8 kHz, 0.5 s chunks, 1/4 of the paper's widths",
+        _SPEECH),
+    "l1-speech": Preset("The L1-only generator of segan-speech (no D): SEGAN's ablation",
+                        {**_SPEECH, "model.adversarial": False}),
 }
 
 DEFAULT_PRESET = "dcgan-fashion"

@@ -21,7 +21,7 @@ LAYERS = {
     2: ["gankit.families", "gankit.presets"],
     3: ["gankit.run", "gankit.metrics", "gankit.monitor", "gankit.sample", "gankit.drs", "gankit.ratio",
         "gankit.latent", "gankit.cond_eval", "gankit.bench", "gankit.export", "gankit.translate",
-        "gankit.enhance"],
+        "gankit.enhance", "gankit.speech"],
     4: ["gankit.cli", "gankit.__main__", "gankit.latent_cli", "gankit.metrics.cli", "gankit.metrics.classifier_cli"],
 }
 

@@ -4,7 +4,8 @@ Registry keys: "fashion-mnist", "fashion-mnist-binary" (threshold 127), "image-f
 (gankit.data.paired): "fashion-edges", "paired-folder", "colorize"; unpaired translation (gankit.data.unpaired):
 "fashion-edges-unpaired", "fashion-sneaker-boot";
 super-resolution (gankit.data.sr): "sr-crops"; token sequences (gankit.data.tokens, gankit.data.poems): "oracle",
-"poems"; captioned images (gankit.data.captions): "fashion-captions".
+"poems"; captioned images (gankit.data.captions): "fashion-captions"; speech waveforms (gankit.data.speech):
+"speech".
 Images come as float32 (N, C, H, W) in [-1, 1]; toy sets as float32 (N, 2). Every data set gives the
 trainer its tensors by field name (`fields`: {"x": samples, "y": labels}) and a `DataSpec` describing them.
 """
@@ -17,7 +18,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import captions, digits, fashion, images, paired, poems, sr, tokens, toy, unpaired
+from gankit.data import captions, digits, fashion, images, paired, poems, speech, sr, tokens, toy, unpaired
 from gankit.errors import ConfigError
 
 
@@ -144,6 +145,7 @@ DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "oracle": tokens.build_oracle,
     "poems": poems.build_poems,
     "fashion-captions": captions.build_fashion_captions,
+    "speech": speech.build_speech,
 }
 
 

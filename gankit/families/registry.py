@@ -14,7 +14,7 @@ from typing import Any
 from gankit import config as C
 from gankit.core.family import Family
 from gankit.errors import ConfigError
-from gankit.families import completion, cyclegan, gan, pix2pix, pixelcnn, seqgan, srgan, stargan, vae, vaegan
+from gankit.families import completion, cyclegan, gan, pix2pix, pixelcnn, segan, seqgan, srgan, stargan, vae, vaegan
 from gankit.families import text2image
 from gankit.stabilizers import validate_stab
 
@@ -23,6 +23,7 @@ FAMILIES.update({f.name: f for f in (srgan.FAMILY, completion.FAMILY)})  # resto
 FAMILIES.update({f.name: f for f in (vae.FAMILY, pixelcnn.FAMILY, vaegan.FAMILY)})  # likelihood models
 FAMILIES[seqgan.NAME] = seqgan.FAMILY  # token sequences
 FAMILIES[text2image.NAME] = text2image.FAMILY  # text -> image
+FAMILIES[segan.NAME] = segan.FAMILY  # speech waveforms
 MODEL_SECTIONS = {name: f.config for name, f in FAMILIES.items()}
 DEFAULT_FAMILY = gan.NAME
 

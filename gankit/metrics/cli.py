@@ -76,6 +76,8 @@ def run_eval(args: argparse.Namespace) -> tuple[dict[str, float], dict]:
         return _eval_completion(args, t0)
     if target.is_dir() and _family(target) == "text2image":
         return _eval_text2image(args, t0)
+    if target.is_dir() and _family(target) == "segan":
+        return _eval_speech(args, t0)
     if "nll" in args.metrics.split(","):
         return _eval_nll(args, t0)
     fake, data_cfg, info = (_fake_from_run if target.is_dir() else _fake_from_npz)(args)
@@ -185,6 +187,22 @@ def _eval_text2image(args: argparse.Namespace, t0: float) -> tuple[dict[str, flo
     return results, record
 
 
+def _eval_speech(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
+    """A speech-enhancement run: PESQ/STOI/segmental SNR of the run, the noisy input, spectral subtraction and a
+    Wiener filter on the test mixtures (gankit.metrics.speech), overall and per SNR."""
+    from gankit.metrics.speech import evaluate_speech
+    from gankit.sample import load_models
+
+    models, cfg, meta = load_models(Path(args.target), device=args.device)
+    root = args.data_root or cfg.data.root
+    results, rows, per_snr = evaluate_speech(models["G"], root, args.n, args.seed, name="segan")
+    record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
+              "n_fake": len(rows), "n_real": len(rows), "real_data": {"name": str(root), "split": "test"},
+              "extractor": "none (PESQ, STOI, segmental SNR)", "per_snr": per_snr, "per_file": rows,
+              "seed": args.seed, "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
+    return results, record
+
+
 def _eval_nll(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
     """Test-set NLL of a likelihood model (gankit.metrics.likelihood); other metrics in the same call are refused."""
     from gankit.metrics.likelihood import nll
@@ -251,7 +269,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", default=None, help="real data set name (default: the run's data, or fashion-mnist)")
     p.add_argument("--data-root", default=None, help="real data directory (default: standard places); a "
                    "translation run: the folder its held-out pairs come from (e.g. test photos for colorize); srgan "
-                   "runs: the folder of whole HR test images (required)")
+                   "runs: the folder of whole HR test images (required); segan runs: the mixtures folder (default: the run's)")
     p.add_argument("--split", default=None, help="real data split: train or test (default: the run's, or train)")
     p.add_argument("--json", default=None, help="output JSON (default RUN_DIR/eval/step_XXXXXXXX.json or X.eval.json)")
     p.add_argument("--border", type=int, default=4, help="srgan runs: pixels cut from each side before PSNR/SSIM "

@@ -19,14 +19,15 @@ from ._helpers import DataCfg, write_fashion_split
 def test_registry_names():
     assert set(DATASETS) == {"fashion-mnist", "fashion-mnist-binary", "image-folder", "digits", "ring8", "grid25",
                              "fashion-edges", "paired-folder", "colorize", "fashion-edges-unpaired",
-                             "fashion-sneaker-boot", "sr-crops", "oracle", "poems", "fashion-captions"}
+                             "fashion-sneaker-boot", "sr-crops", "oracle", "poems", "fashion-captions",
+                             "speech"}
 
 
 def test_unknown_name_lists_valid_names():
     with pytest.raises(ConfigError, match=r"'mnist'.*colorize, digits, fashion-captions, fashion-edges, "
                                          r"fashion-edges-unpaired, "
                                          r"fashion-mnist, fashion-mnist-binary, fashion-sneaker-boot, grid25, "
-                                         r"image-folder, oracle, paired-folder, poems, ring8, sr-crops"):
+                                         r"image-folder, oracle, paired-folder, poems, ring8, speech, sr-crops"):
         build_dataset(DataCfg(name="mnist"))
 
 
