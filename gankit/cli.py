@@ -15,7 +15,7 @@ from gankit.errors import GankitError
 # Modules that add sub-commands: each has `add_parser(subparsers)` which sets `func` on its parser.
 COMMAND_MODULES = ["gankit.cli", "gankit.metrics.classifier_cli", "gankit.latent_cli", "gankit.cond_eval",
                    "gankit.metrics.cli", "gankit.bench", "gankit.export", "gankit.translate",
-                   "gankit.enhance", "gankit.speech"]
+                   "gankit.enhance", "gankit.speech", "gankit.augment"]
 
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:

@@ -30,6 +30,8 @@ class DataConfig:
     download: bool = True
     cache_dir: str | None = None  # default $GANKIT_CACHE or ~/.cache/gankit
     limit: int | None = None  # keep only the first `limit` samples
+    per_class: int | None = None  # fashion-mnist: keep N images of every class (after limit), chosen by subset_seed
+    subset_seed: int = 0  # seed of the per_class selection
     n_samples: int = 100000  # size of the 2D toy data sets
     seed: int = 0
 

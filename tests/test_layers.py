@@ -3,7 +3,7 @@
 0 core: errors, fileutil, config, viz, core/ (loop, phases, hooks, checkpoint, spec, optim, family)
 1 parts: data, nets, losses, stabilizers
 2 families: families/, presets
-3 tools: run, metrics, monitor, sample, drs, ratio, latent, cond_eval, bench, export
+3 tools: run, metrics, monitor, sample, drs, ratio, latent, cond_eval, bench, export, augment
 4 commands: cli and the *_cli modules, __main__
 """
 
@@ -21,7 +21,7 @@ LAYERS = {
     2: ["gankit.families", "gankit.presets"],
     3: ["gankit.run", "gankit.metrics", "gankit.monitor", "gankit.sample", "gankit.drs", "gankit.ratio",
         "gankit.latent", "gankit.cond_eval", "gankit.bench", "gankit.export", "gankit.translate",
-        "gankit.enhance", "gankit.speech"],
+        "gankit.enhance", "gankit.speech", "gankit.augment"],
     4: ["gankit.cli", "gankit.__main__", "gankit.latent_cli", "gankit.metrics.cli", "gankit.metrics.classifier_cli"],
 }
 

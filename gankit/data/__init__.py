@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 
 from gankit.core.spec import DataSpec
-from gankit.data import captions, digits, fashion, images, paired, poems, speech, sr, tokens, toy, unpaired
+from gankit.data import captions, digits, fashion, images, paired, poems, speech, sr, subset, tokens, toy, unpaired
 from gankit.errors import ConfigError
 
 
@@ -79,6 +79,9 @@ def _check_options(cfg: Any) -> None:
         raise ConfigError(f"data.limit: must be a positive integer or None, got {cfg.limit!r}")
     if not isinstance(cfg.n_samples, int) or cfg.n_samples < 1:
         raise ConfigError(f"data.n_samples: must be a positive integer, got {cfg.n_samples!r}")
+    subset.check_per_class(cfg.per_class)
+    if cfg.per_class is not None and cfg.name not in PER_CLASS_DATASETS:
+        raise ConfigError(f"data.per_class: only for {', '.join(PER_CLASS_DATASETS)}, not {cfg.name!r}")
 
 
 def _finish_images(x: torch.Tensor, cfg: Any) -> torch.Tensor:
@@ -91,6 +94,11 @@ def _build_fashion(cfg: Any) -> ArrayDataset:
     )
     if cfg.limit is not None:
         raw, labels = raw[: cfg.limit], labels[: cfg.limit]
+    if cfg.per_class is not None:
+        where = f"the fashion-mnist {cfg.split} split" + (f" (first {cfg.limit})" if cfg.limit else "")
+        keep = subset.per_class_indices(torch.from_numpy(labels), cfg.per_class, cfg.subset_seed,
+                                        len(fashion.CLASS_NAMES), fashion.CLASS_NAMES, where)
+        raw, labels = raw[keep.numpy()], labels[keep.numpy()]
     x = _finish_images(images.uint8_to_unit(raw).unsqueeze(1), cfg)
     return ArrayDataset(x, torch.from_numpy(labels), "fashion-mnist", list(fashion.CLASS_NAMES))
 
@@ -128,6 +136,8 @@ def _toy_builder(name: str) -> Callable[[Any], ArrayDataset]:
 
     return build
 
+
+PER_CLASS_DATASETS = ("fashion-mnist", "fashion-mnist-binary")  # data.per_class works on these
 
 DATASETS: dict[str, Callable[[Any], ArrayDataset]] = {
     "fashion-mnist": _build_fashion,

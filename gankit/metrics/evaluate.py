@@ -87,6 +87,8 @@ def dataset_id(data_cfg: Any) -> str:
     """A stable identity of the real data for the statistics cache (what decides the samples)."""
     d = asdict(data_cfg)
     keep = ("name", "root", "resolution", "channels", "limit", "n_samples", "seed")
+    if d.get("per_class") is not None:  # a labelled subset (keys of other data sets' caches stay as they were)
+        keep += ("per_class", "subset_seed")
     return json.dumps({k: d.get(k) for k in keep}, sort_keys=True)
 
 

@@ -25,6 +25,8 @@ class DataCfg:
     download: bool = True
     cache_dir: str | None = None
     limit: int | None = None
+    per_class: int | None = None
+    subset_seed: int = 0
     n_samples: int = 100000
     seed: int = 0
 
