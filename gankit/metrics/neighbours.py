@@ -10,7 +10,7 @@ import numpy as np
 
 from gankit.metrics._validate import MetricInputError, check_pair
 from gankit.metrics.distances import row_blocks, sq_dists, sq_norms
-from gankit.metrics.screened import ball_tests, kth_radius
+from gankit.metrics.screened import Side, ball_tests, kth_radius
 
 
 def _check_k(n_real: int, n_fake: int, k: int, what: str, both: bool = True) -> None:
@@ -32,6 +32,7 @@ def precision_recall(
     """
     check_pair(real, fake, "precision/recall")
     _check_k(len(real), len(fake), k, "precision/recall")
+    real, fake = Side(real), Side(fake)  # float32 copies and norms once for the radii and the ball tests
     r_real = kth_radius(real, k, chunk_size)
     r_fake = kth_radius(fake, k, chunk_size)
     fake_hits, _, real_in_fake_ball = ball_tests(
@@ -50,6 +51,7 @@ def density_coverage(
     """
     check_pair(real, fake, "density/coverage")
     _check_k(len(real), len(fake), k, "density/coverage", both=False)
+    real = Side(real)
     r_real = kth_radius(real, k, chunk_size)
     fake_hits, real_ball_hit, _ = ball_tests(fake, real, r_real, strict=True, chunk_size=chunk_size)
     return float(fake_hits.mean() / k), float(real_ball_hit.mean())

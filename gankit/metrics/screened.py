@@ -21,8 +21,9 @@ REFINE_PER_ROW = 64  # more band pairs than this per block row: the block is don
 PAIR_CHUNK_ELEMENTS = 2**22  # gathered coordinates per float64 refinement chunk
 
 
-class _Side:
-    """One sample set: float64 rows, their float64 squared norms, and float32 copies of both."""
+class Side:
+    """One sample set: float64 rows, their float64 squared norms, and float32 copies of both (built once per set
+    and passed to kth_radius and ball_tests, which also take plain arrays)."""
 
     def __init__(self, x: np.ndarray):
         self.x = np.asarray(x, dtype=np.float64)
@@ -31,7 +32,11 @@ class _Side:
         self.norms32 = self.norms.astype(np.float32)
 
 
-def _pair_sq_dists(a: _Side, b: _Side, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+def as_side(x) -> Side:
+    return x if isinstance(x, Side) else Side(x)
+
+
+def _pair_sq_dists(a: Side, b: Side, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """float64 squared distances of the pairs (a_i, b_j), |a|^2 + |b|^2 - 2 a.b as sq_dists, clipped at 0."""
     out = np.empty(len(i))
     step = max(1, PAIR_CHUNK_ELEMENTS // max(1, a.x.shape[1]))
@@ -43,7 +48,7 @@ def _pair_sq_dists(a: _Side, b: _Side, i: np.ndarray, j: np.ndarray) -> np.ndarr
     return out
 
 
-def _block32(a: _Side, b: _Side, rows: slice, radii_max: float) -> tuple[np.ndarray, np.ndarray]:
+def _block32(a: Side, b: Side, rows: slice, radii_max: float) -> tuple[np.ndarray, np.ndarray]:
     """float32 squared distances of a[rows] to b, and each row's rounding bound (float32 column)."""
     d2 = a.x32[rows] @ b.x32.T
     d2 *= np.float32(-2.0)
@@ -56,16 +61,17 @@ def _block32(a: _Side, b: _Side, rows: slice, radii_max: float) -> tuple[np.ndar
     return d2, tol.astype(np.float32)[:, None]
 
 
-def kth_radius(x: np.ndarray, k: int, chunk_size: int | None = None) -> np.ndarray:
+def kth_radius(x: np.ndarray | Side, k: int, chunk_size: int | None = None) -> np.ndarray:
     """Squared distance from each row to its k-th nearest other row (the point itself counts as distance 0).
 
     Equal to gankit.metrics.distances.kth_nn_sq_radius up to float64 rounding.
     """
-    if not 1 <= k < len(x):
-        raise ValueError(f"k={k} needs 1 <= k < number of samples ({len(x)})")
-    s = _Side(x)
-    out = np.empty(len(x))
-    for rows in row_blocks(len(x), len(x), chunk_size):
+    s = as_side(x)
+    n = len(s.x)
+    if not 1 <= k < n:
+        raise ValueError(f"k={k} needs 1 <= k < number of samples ({n})")
+    out = np.empty(n)
+    for rows in row_blocks(n, n, chunk_size):
         d2, tol = _block32(s, s, rows, 0.0)
         n_rows = rows.stop - rows.start
         local = np.arange(n_rows)
@@ -121,8 +127,8 @@ def _decide(
 
 
 def ball_tests(
-    a: np.ndarray,
-    b: np.ndarray,
+    a: np.ndarray | Side,
+    b: np.ndarray | Side,
     b_radii: np.ndarray,
     a_radii: np.ndarray | None = None,
     strict: bool = False,
@@ -139,7 +145,7 @@ def ball_tests(
     (fewer float64 refinements); any_b is then not computed.
     """
     need_b = "count" if counts else "rows"
-    sa, sb = _Side(a), _Side(b)
+    sa, sb = as_side(a), as_side(b)
     count_a = np.zeros(len(sa.x), dtype=np.int64)
     any_b = np.zeros(len(sb.x), dtype=bool)
     any_in_a = None if a_radii is None else np.zeros(len(sb.x), dtype=bool)

@@ -1,5 +1,5 @@
-"""Shared check of the translation families' tests: a run interrupted at `stop` and resumed ends exactly where
-an uninterrupted one does."""
+"""Shared pieces of the family tests: the quiet logging overrides, and the check that a run interrupted at
+`stop` and resumed ends exactly where an uninterrupted one does."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import torch
 
 from gankit.core.loop import HookBase
 from gankit.run import build_trainer, train
+
+
+def quiet(ckpt_every: int) -> dict:
+    """Overrides for a tiny test run: no progress bar, TensorBoard, samples or monitor; one thread; run dir "run"."""
+    return {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
+            "log.sample_every": 0, "log.ckpt_every": ckpt_every, "stab.monitor": False}
 
 
 def assert_resume_exact(make_cfg, tmp_path, steps: int, stop: int, names=("G", "D")) -> None:

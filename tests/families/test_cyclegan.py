@@ -26,8 +26,9 @@ from gankit.presets import preset_config
 from gankit.run import build_trainer, train
 from gankit.sample import load_models
 
-QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
-         "log.sample_every": 0, "log.ckpt_every": 3, "stab.monitor": False}
+from .resume import quiet
+
+QUIET = quiet(ckpt_every=3)
 
 
 def tiny(tmp_path, preset="cyclegan-edges", **over):

@@ -12,10 +12,9 @@ from gankit.errors import ConfigError
 from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
 from gankit.run import train
-from tests.families.resume import assert_resume_exact
+from tests.families.resume import assert_resume_exact, quiet
 
-QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
-         "log.sample_every": 0, "log.ckpt_every": 3, "stab.monitor": False}
+QUIET = quiet(ckpt_every=3)
 
 
 def tiny(tmp_path, **over):

@@ -12,11 +12,10 @@ from gankit.nets.pix2pix import PatchGAN
 from gankit.nets.pix2pixhd import LocalEnhancer, MultiScaleD
 from gankit.presets import preset_config
 from gankit.run import train
-from tests.families.resume import assert_resume_exact
+from tests.families.resume import assert_resume_exact, quiet
 from gankit.viz import read_jsonl
 
-QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
-         "log.sample_every": 0, "log.ckpt_every": 3, "stab.monitor": False}
+QUIET = quiet(ckpt_every=3)
 
 
 def tiny(tmp_path, preset="pix2pixhd-edges", **over):

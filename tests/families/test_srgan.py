@@ -16,11 +16,10 @@ from gankit.families.registry import apply_overrides
 from gankit.families.srgan import upsample, upsample_tiled
 from gankit.presets import preset_config
 from gankit.run import build_trainer, train
-from tests.families.resume import assert_resume_exact
+from tests.families.resume import assert_resume_exact, quiet
 from tests.nets.test_srgan_nets import random_vgg19
 
-QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
-         "log.sample_every": 0, "log.ckpt_every": 3, "stab.monitor": False}
+QUIET = quiet(ckpt_every=3)
 
 
 def write_photos(folder, n=3, size=(48, 40), seed=0):

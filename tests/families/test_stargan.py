@@ -25,12 +25,12 @@ from gankit.presets import preset_config
 from gankit.run import build_trainer, train
 from gankit.sample import load_models
 
+from .resume import quiet
 from .test_cyclegan import Stop
 
 val = lambda t: t.detach().item()  # noqa: E731
 
-QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
-         "log.sample_every": 0, "log.ckpt_every": 3, "stab.monitor": False}
+QUIET = quiet(ckpt_every=3)
 
 
 def tiny(tmp_path, **over):

@@ -22,10 +22,9 @@ from gankit.presets import preset_config
 from gankit.run import build_trainer, train
 from gankit.sample import load_models
 
-from .resume import assert_resume_exact
+from .resume import assert_resume_exact, quiet
 
-QUIET = {"log.progress": False, "log.tensorboard": False, "train.threads": 1, "log.name": "run",
-         "log.sample_every": 0, "log.ckpt_every": 2, "stab.monitor": False}
+QUIET = quiet(ckpt_every=2)
 
 
 def tiny(tmp_path, **over):

@@ -55,8 +55,8 @@ def test_band_refinement_and_float64_fallback_agree(monkeypatch):
 
 def test_the_float32_distances_stay_inside_the_bound():
     rng = np.random.default_rng(2)
-    a = screened._Side(rng.normal(size=(50, 2048)) * 30)
-    b = screened._Side(rng.normal(size=(60, 2048)) * 30 + 5)
+    a = screened.Side(rng.normal(size=(50, 2048)) * 30)
+    b = screened.Side(rng.normal(size=(60, 2048)) * 30 + 5)
     d32, tol = screened._block32(a, b, slice(0, 50), 0.0)
     err = np.abs(d32.astype(np.float64) - sq_dists(a.x, b.x))
     assert (err <= tol).all()
