@@ -140,10 +140,12 @@ def _recipe(name: str) -> Recipe:
 
 
 def run_bench(recipes: list[str], datasets: list[str], seeds: int, workers: int, scale: float = 1.0,
-              log=print, rows_path: Path | None = None) -> list[dict[str, Any]]:
-    """Every (recipe, dataset, seed), longest recipes first, in `workers` processes of one thread each.
-    Each finished run is also appended to `rows_path` (JSONL), so an interrupted bench keeps its results."""
-    jobs = [(r, d, s, scale) for r in sorted(recipes, key=lambda r: -_cost(r)) for d in datasets for s in range(seeds)]
+              log=print, rows_path: Path | None = None, first_seed: int = 0) -> list[dict[str, Any]]:
+    """Every (recipe, dataset, seed in first_seed..seeds-1), longest recipes first, in `workers` processes of one
+    thread each. Each finished run is also appended to `rows_path` (JSONL), so an interrupted bench keeps its results
+    and a later call with `first_seed` adds the missing seeds."""
+    jobs = [(r, d, s, scale) for r in sorted(recipes, key=lambda r: -_cost(r)) for d in datasets
+            for s in range(first_seed, seeds)]
     keep = _Keeper(log, rows_path)
     if workers <= 1:
         return [keep(run_one(j)) for j in jobs]
@@ -287,6 +289,9 @@ def _real_data_row() -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="run only seeds FIRST..SEEDS-1 (to add seeds to an earlier bench's --rows; the report "
+                        "covers only this call's runs: render the whole file with --render)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (one torch thread each)")
     p.add_argument("--recipes", default=",".join(DEFAULT_RECIPES),
                    help=f"comma-separated subset of: {', '.join(RECIPES)} (default: all but {', '.join(FAIR_RECIPES)})")
@@ -303,18 +308,20 @@ def main(args: argparse.Namespace) -> int:
 
     recipes, datasets = args.recipes.split(","), args.datasets.split(",")
     bad = [r for r in recipes if r not in RECIPES] + [d for d in datasets if d not in DATASETS]
-    if bad or args.seeds < 1 or args.workers < 1 or not args.steps_scale > 0:
+    if bad or args.seeds < 1 or args.workers < 1 or not args.steps_scale > 0 or not 0 <= args.first_seed < args.seeds:
         raise GankitError(f"bench mog: unknown recipe/dataset {', '.join(bad) or '-'} (recipes: {', '.join(RECIPES)}; "
-                          f"datasets: {', '.join(DATASETS)}); --seeds, --workers and --steps-scale must be positive")
+                          f"datasets: {', '.join(DATASETS)}); --seeds, --workers and --steps-scale must be positive, "
+                          "--first-seed in [0, --seeds)")
     t0 = time.perf_counter()
     if args.render:
         rows = [json.loads(x) for x in Path(args.render).read_text().splitlines() if x.strip()]
         wall = float("nan")
     else:
         rows = run_bench(recipes, datasets, args.seeds, args.workers, args.steps_scale,
-                         rows_path=Path(args.rows) if args.rows else None)
+                         rows_path=Path(args.rows) if args.rows else None, first_seed=args.first_seed)
         wall = time.perf_counter() - t0
     command = (f"gankit bench mog --seeds {args.seeds} --workers {args.workers}"
+               + (f" --first-seed {args.first_seed}" if args.first_seed else "")
                + (f" --recipes {args.recipes}" if recipes != DEFAULT_RECIPES else "")
                + (f" --datasets {args.datasets}" if datasets != list(DATASETS) else "")
                + (f" --steps-scale {args.steps_scale}" if args.steps_scale != 1.0 else ""))

@@ -111,3 +111,14 @@ def test_a_failed_rejection_sampler_is_recorded_not_fatal(monkeypatch, tmp_path)
     assert trainer.train() == "finished"
     d = samplers.sampler_metrics("drs", trainer, 0, 100, 0)
     assert d["high_quality_pct"] == 0.0 and d["acceptance"] == 0.0 and "510000" in d["error"]
+
+
+def test_first_seed_adds_only_the_missing_seeds(monkeypatch, tmp_path):
+    ran = []
+    monkeypatch.setattr(mog, "run_one", lambda job: ran.append(job) or
+                        {"recipe": job[0], "dataset": job[1], "seed": job[2], "status": "finished", "seconds": 1.0,
+                         "n_modes": 8, "modes_captured": 8.0, "high_quality_pct": 90.0, "reverse_kl": 0.01})
+    rows = tmp_path / "rows.jsonl"
+    mog.run_bench(["minimax"], ["ring8"], 5, 1, rows_path=rows, first_seed=3, log=lambda *a: None)
+    assert [j[2] for j in ran] == [3, 4] and len(rows.read_text().splitlines()) == 2
+    assert main(["bench", "mog", "--seeds", "3", "--first-seed", "3", "--out", "-"]) == 2
