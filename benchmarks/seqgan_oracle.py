@@ -3,6 +3,7 @@
     python benchmarks/seqgan_oracle.py table --oracle ORACLE.npz RUN_DIR [RUN_DIR ...]
     python benchmarks/seqgan_oracle.py curve RUN_DIR --out docs/results/seqgan_nll.png
     python benchmarks/seqgan_oracle.py rollout-time --oracle ORACLE.npz [--rollouts 16] [--repeats 2]
+    python benchmarks/seqgan_oracle.py d-check --oracle ORACLE.npz RUN_DIR [RUN_DIR ...]
 
 `table`: NLL-oracle (mean per-token NLL under the oracle of 10,000 sequences of G, seed 4242) of an untrained G
 ("random"), of each run's G after its pretraining (RUN_DIR/pretrained, when there is one) and of its newest
@@ -12,6 +13,9 @@ much of the data's spread G still covers: a G that only sharpens lowers NLL-orac
 then adversarial epochs = adversarial steps), as the paper's Figure 2.
 `rollout-time`: seconds of SeqGAN's action values for one batch of 64 sequences (every prefix x roll-outs, D
 the paper's full CNN) with the authors' loop and with gankit's vectorised batch, same policy and D.
+`d-check`: what a SeqGAN run's D (newest checkpoint, eval mode) tells apart: its mean probability "real" and
+accuracy on 2,000 of its training sequences, on 2,000 held-out oracle sequences and on 2,000 samples of its G —
+a D that memorised the training set scores held-out real sequences like G's.
 Runs use one CPU thread (`--threads`).
 """
 
@@ -64,6 +68,29 @@ def table(args) -> None:
     print("| --- | --- | --- | --- |")
     for name, key, value, test in rows:
         print(f"| {name} | {value:.3f} | {key} {PUBLISHED[key]:.3f} | {test:.3f} |")
+
+
+def d_check(args) -> None:
+    from gankit.data.tokens import TEST_SEED_OFFSET, load_oracle, sample_batched
+    from gankit.families.seqgan_hooks import generate
+    from gankit.sample import load_models
+
+    oracle = load_oracle(args.oracle)
+    n = 2000
+    print("| run (step) | p(real): training seqs | held-out oracle seqs | G's samples "
+          "| accuracy train vs G | accuracy held-out vs G |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for run in map(Path, args.runs):
+        models, cfg, meta = load_models(run)
+        D = models["D"].eval()
+        train = sample_batched(oracle, N, cfg.data.seed)[:n]
+        held = sample_batched(oracle, n, cfg.data.seed + TEST_SEED_OFFSET)
+        fake = generate(models["G"], n, SEED)
+        with torch.no_grad():
+            p = [torch.sigmoid(D(x)) for x in (train, held, fake)]
+        acc = [((a > 0.5).float().mean() + (p[2] <= 0.5).float().mean()).item() / 2 for a in p[:2]]
+        print(f"| {run.name} ({meta['step']}) | {p[0].mean():.3f} | {p[1].mean():.3f} | {p[2].mean():.3f} "
+              f"| {acc[0]:.3f} | {acc[1]:.3f} |")
 
 
 def curve(args) -> None:
@@ -134,9 +161,12 @@ def main() -> None:
     r.add_argument("--rollouts", type=int, default=16)
     r.add_argument("--repeats", type=int, default=2)
     r.add_argument("--d-filter-scale", type=float, default=1.0)
+    d = sub.add_parser("d-check")
+    d.add_argument("--oracle", required=True)
+    d.add_argument("runs", nargs="+")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    {"table": table, "curve": curve, "rollout-time": rollout_time}[args.cmd](args)
+    {"table": table, "curve": curve, "rollout-time": rollout_time, "d-check": d_check}[args.cmd](args)
 
 
 if __name__ == "__main__":
