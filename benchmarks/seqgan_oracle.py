@@ -4,6 +4,8 @@
     python benchmarks/seqgan_oracle.py curve RUN_DIR --out docs/results/seqgan_nll.png
     python benchmarks/seqgan_oracle.py rollout-time --oracle ORACLE.npz [--rollouts 16] [--repeats 2]
     python benchmarks/seqgan_oracle.py d-check --oracle ORACLE.npz RUN_DIR [RUN_DIR ...]
+    python benchmarks/seqgan_oracle.py adv-curves RUN_DIR [RUN_DIR ...] --out FIGURE.png
+    python benchmarks/seqgan_oracle.py d-curve --oracle ORACLE.npz MLE_RUN_DIR [--lr 1e-4] [--d-filter-scale 0.25]
 
 `table`: NLL-oracle (mean per-token NLL under the oracle of 10,000 sequences of G, seed 4242) of an untrained G
 ("random"), of each run's G after its pretraining (RUN_DIR/pretrained, when there is one) and of its newest
@@ -16,6 +18,10 @@ the paper's full CNN) with the authors' loop and with gankit's vectorised batch,
 `d-check`: what a SeqGAN run's D (newest checkpoint, eval mode) tells apart: its mean probability "real" and
 accuracy on 2,000 of its training sequences, on 2,000 held-out oracle sequences and on 2,000 samples of its G —
 a D that memorised the training set scores held-out real sequences like G's.
+`d-curve`: a fresh D trained like SeqGAN's (10,000 fixed real sequences vs fresh samples of the run's G, BCE +
+L2) with its accuracy on held-out oracle sequences vs other samples of G every `--every` batches: does D learn
+what oracle sequences look like, or only its training set?
+`adv-curves`: the adversarial stage's eval/nll_oracle of several runs in one figure (x = adversarial steps).
 Runs use one CPU thread (`--threads`).
 """
 
@@ -111,14 +117,69 @@ def curve(args) -> None:
     ax.axhline(PUBLISHED["SeqGAN"], ls="--", c="gray", lw=1, label="published SeqGAN 8.736")
     ax.axhline(PUBLISHED["MLE"], ls=":", c="gray", lw=1, label="published MLE 9.038")
     ax.axvline(last, c="k", lw=0.5)
-    ax.set_xlabel("epoch (MLE: passes over the data; then adversarial steps)")
-    ax.set_ylabel("NLL-oracle")
+    _finish(fig, ax, "epoch (MLE: passes over the data; then adversarial steps)", "NLL-oracle", args.out)
+    for (e, v) in mle + adv:
+        print(f"{e:8.2f} {v:.4f}")
+
+
+def d_curve(args) -> None:
+    import torch.nn.functional as F
+
+    from gankit.data.tokens import TEST_SEED_OFFSET, load_oracle, sample_batched
+    from gankit.nets.seqgan import TextCNN, scaled_filters
+    from gankit.sample import load_models
+
+    oracle = load_oracle(args.oracle)
+    G = load_models(Path(args.run))[0]["G"]
+    real = sample_batched(oracle, N, 0)
+    held, fake_held = sample_batched(oracle, 2000, TEST_SEED_OFFSET), sample_batched(G, 2000, SEED)
+    torch.manual_seed(0)
+    D = TextCNN(oracle.vocab, oracle.length, filters=scaled_filters(args.d_filter_scale))
+    opt, g = torch.optim.Adam(D.parameters(), lr=args.lr), torch.Generator().manual_seed(1)
+    y = torch.cat([torch.ones(64), torch.zeros(64)])
+    t0 = time.process_time()
+    print("| D batches | held-out accuracy | p(real) held-out oracle | p(real) G's samples | training loss |")
+    print("| --- | --- | --- | --- | --- |")
+    for step in range(1, args.steps + 1):
+        with torch.no_grad():
+            fake = G.sample(64, g)
+        loss = F.binary_cross_entropy_with_logits(D(torch.cat([real[torch.randint(0, N, (64,), generator=g)], fake])), y)
+        opt.zero_grad()
+        (loss + 0.2 * D.l2()).backward()
+        opt.step()
+        if step % args.every == 0:
+            D.eval()
+            with torch.no_grad():
+                pr, pf = torch.sigmoid(D(held)), torch.sigmoid(D(fake_held))
+            D.train()
+            acc = ((pr > 0.5).float().mean() + (pf <= 0.5).float().mean()).item() / 2
+            print(f"| {step} | {acc:.3f} | {pr.mean():.3f} | {pf.mean():.3f} | {loss.item():.3f} |", flush=True)
+    print(f"CPU seconds per D batch: {(time.process_time() - t0) / args.steps:.3f}")
+
+
+def adv_curves(args) -> None:
+    from gankit import viz
+
+    plt = viz._plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    for run in map(Path, args.runs):
+        cfg = json.loads((run / "config.json").read_text())["model"]
+        A = cfg["pretrain_steps"] + (cfg["d_pretrain_steps"] if cfg["mode"] == "seqgan" else 0)
+        pts = [(r["step"] - A, r["eval/nll_oracle"]) for r in viz.read_jsonl(run / "metrics.jsonl")
+               if "eval/nll_oracle" in r and r["step"] >= A]
+        ax.plot(*zip(*pts), "o-", ms=3, label=run.name)
+        print(run.name, " ".join(f"{s}:{v:.3f}" for s, v in pts))
+    ax.axhline(PUBLISHED["SeqGAN"], ls="--", c="gray", lw=1, label="published SeqGAN 8.736")
+    _finish(fig, ax, "adversarial step", "NLL-oracle (2,000 sequences)", args.out)
+
+
+def _finish(fig, ax, xlabel: str, ylabel: str, out: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(args.out)
-    for (e, v) in mle + adv:
-        print(f"{e:8.2f} {v:.4f}")
+    fig.savefig(out)
 
 
 def rollout_time(args) -> None:
@@ -164,9 +225,19 @@ def main() -> None:
     d = sub.add_parser("d-check")
     d.add_argument("--oracle", required=True)
     d.add_argument("runs", nargs="+")
+    dc = sub.add_parser("d-curve")
+    dc.add_argument("--oracle", required=True)
+    dc.add_argument("run", help="a run whose newest G is the generator (e.g. the MLE run)")
+    dc.add_argument("--lr", type=float, default=1e-4)
+    dc.add_argument("--d-filter-scale", type=float, default=0.25)
+    dc.add_argument("--steps", type=int, default=1000)
+    dc.add_argument("--every", type=int, default=200)
+    a = sub.add_parser("adv-curves")
+    a.add_argument("runs", nargs="+")
+    a.add_argument("--out", required=True)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    {"table": table, "curve": curve, "rollout-time": rollout_time, "d-check": d_check}[args.cmd](args)
+    {"table": table, "curve": curve, "rollout-time": rollout_time, "d-check": d_check, "adv-curves": adv_curves, "d-curve": d_curve}[args.cmd](args)
 
 
 if __name__ == "__main__":
