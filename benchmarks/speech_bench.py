@@ -5,7 +5,7 @@
 
 Trains (CPU, one thread, `nice`) the presets `segan-speech` and `l1-speech` into OUT (a run that already reached
 `--steps` is reused; a shorter one is resumed), then scores every test mixture (whole files; PESQ nb at 8 kHz / wb at
-16 kHz, STOI, segmental SNR; gankit.metrics.speech) for the five methods and writes OUT/speech_rows.jsonl (one row
+16 kHz, STOI, segmental SNR, CSIG/CBAK/COVL; gankit.metrics.speech) for the five methods and writes OUT/speech_rows.jsonl (one row
 per file; the scores of the baselines and of each run's newest checkpoint are cached beside them),
 OUT/speech_table.md (per test SNR and overall), OUT/speech_spectrograms.png (one test utterance) and the
 real-time factor of each model's enhancement on this CPU. docs/results/speech.md reports one run of this script.
@@ -102,12 +102,14 @@ def score(data: str, runs: dict[str, Path], base: dict[str, dict], out: Path) ->
 def table(rows: list[dict]) -> str:
     groups = [(f"{s:g} dB", [r for r in rows if r["snr"] == s]) for s in sorted({r["snr"] for r in rows})]
     groups.append(("overall", rows))
-    lines = ["| test SNR | method | PESQ | STOI | SSNR (dB) |", "| --- | --- | ---: | ---: | ---: |"]
+    lines = ["| test SNR | method | PESQ | STOI | SSNR (dB) | CSIG | CBAK | COVL |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, rs in groups:
         for m in ORDER:
-            mean = {k: np.nanmean([r[f"{m}/{k}"] for r in rs]) for k in ("PESQ", "STOI", "SSNR")}
+            mean = {k: np.nanmean([r[f"{m}/{k}"] for r in rs]) for k in ("PESQ", "STOI", "SSNR", "CSIG", "CBAK", "COVL")}
             lines.append(f"| {label} ({len(rs)} files) | {LABELS.get(m, m)} | {mean['PESQ']:.3f} | "
-                         f"{mean['STOI']:.3f} | {mean['SSNR']:.2f} |")
+                         f"{mean['STOI']:.3f} | {mean['SSNR']:.2f} | {mean['CSIG']:.2f} | {mean['CBAK']:.2f} | "
+                         f"{mean['COVL']:.2f} |")
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create (idempotently) the reference virtual environment .venv-ref used by the
-# metric reference tests (tests/metrics/test_reference_*.py).
+# metric reference tests (tests/metrics/test_reference*.py; pysepm for the speech
+# measures LLR / WSS / segmental SNR).
 #
 # torch-fidelity and pytorch-fid import torchvision, which only imports here as
 # torch==2.14.1 + torchvision==0.29.1, while the main .venv has torch 2.13 (CPU).
@@ -20,6 +21,7 @@ REQS=(
   "pytorch-fid==0.3.0"
   "prdc==0.2"
   "pot==0.9.7.post1"
+  "pysepm-evo==0.1.1"
   "numpy"
   "scipy"
   "scikit-learn"

@@ -188,7 +188,7 @@ def _eval_text2image(args: argparse.Namespace, t0: float) -> tuple[dict[str, flo
 
 
 def _eval_speech(args: argparse.Namespace, t0: float) -> tuple[dict[str, float], dict]:
-    """A speech-enhancement run: PESQ/STOI/segmental SNR of the run, the noisy input, spectral subtraction and a
+    """A speech-enhancement run: PESQ/STOI/segmental SNR/CSIG/CBAK/COVL of the run, the noisy input, spectral subtraction and a
     Wiener filter on the test mixtures (gankit.metrics.speech), overall and per SNR."""
     from gankit.metrics.speech import evaluate_speech
     from gankit.sample import load_models
@@ -198,7 +198,7 @@ def _eval_speech(args: argparse.Namespace, t0: float) -> tuple[dict[str, float],
     results, rows, per_snr = evaluate_speech(models["G"], root, args.n, args.seed, name="segan")
     record = {"target": args.target, "step": int(meta.get("step", 0)), "preset": cfg.preset, "metrics": results,
               "n_fake": len(rows), "n_real": len(rows), "real_data": {"name": str(root), "split": "test"},
-              "extractor": "none (PESQ, STOI, segmental SNR)", "per_snr": per_snr, "per_file": rows,
+              "extractor": "none (PESQ, STOI, segmental SNR, CSIG/CBAK/COVL)", "per_snr": per_snr, "per_file": rows,
               "seed": args.seed, "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}
     return results, record
 

@@ -6,8 +6,8 @@
 - Segmental SNR as in Loizou's `comp_snr.m` (the SSNR of the SEGAN paper's table): 30 ms Hann-windowed frames
   every 7.5 ms, per-frame 10 log10(sum clean^2 / sum (clean - enhanced)^2) clipped to [-10, 35] dB, averaged over
   all frames (no voice-activity detection).
-- CSIG / CBAK / COVL (Hu & Loizou 2008) are not computed: their LLR and WSS parts were not reimplemented and
-  checked against the reference MATLAB code here.
+- CSIG / CBAK / COVL (Hu & Loizou 2008): gankit.metrics.speech_composite (LLR and WSS written from Loizou's
+  MATLAB code, checked against pysepm).
 
 Baselines, written with scipy.signal's STFT (32 ms Hann frames, 75% overlap), the noise power spectrum estimated
 per frequency as the mean power of the file's quietest 20% of frames (by energy: a crude voice-activity detector;
@@ -130,8 +130,13 @@ METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
 
 
 def speech_scores(clean: np.ndarray, enhanced: np.ndarray, rate: int) -> dict[str, float]:
-    return {"PESQ": pesq_score(clean, enhanced, rate), "STOI": stoi_score(clean, enhanced, rate),
-            "SSNR": segmental_snr(clean, enhanced, rate)}
+    """PESQ, STOI, SSNR and the composite CSIG, CBAK, COVL of one enhanced signal."""
+    from gankit.metrics.speech_composite import composite, llr, wss
+
+    scores = {"PESQ": pesq_score(clean, enhanced, rate), "STOI": stoi_score(clean, enhanced, rate),
+              "SSNR": segmental_snr(clean, enhanced, rate)}
+    return {**scores, **composite(scores["PESQ"], llr(clean, enhanced, rate), wss(clean, enhanced, rate),
+                                  scores["SSNR"], rate)}
 
 
 def _means(rows: list[dict], keys: list[str]) -> dict[str, float]:
