@@ -4,8 +4,9 @@ Batches are {"noisy": (1, L), "clean": (1, L)} chunks (gankit.data.speech, `--da
 pre-emphasised (`preemph`, 0.95) before G and D see them; G's outputs are de-emphasised on the way out.
 Phases (`adversarial=true`): "D" on (noisy, clean) real pairs vs (noisy, G(noisy, z)) fake pairs with
 train.loss (the paper's LSGAN), then "G" on the same fakes: the adversarial loss + lambda_l1 (100) * mean |G - clean|.
-`adversarial=false` is the L1-only generator (one phase, no D): the table's ablation. z is drawn from the run's
-checkpointed generator, so runs resume exactly. Nets: gankit.nets.segan (virtual batch norm in D).
+`adversarial=false` is the L1-only generator (one phase, no D): the table's ablation; `init_from` starts G from
+another run's G (an L1-only run, so that adversarial training starts from L1 pretraining, as SRGAN starts from
+SRResNet). z is drawn from the run's checkpointed generator, so runs resume exactly. Nets: gankit.nets.segan (virtual batch norm in D).
 Whole files are enhanced by `enhance_waveform`: overlapping chunks (hop L/2) cross-faded by Hann windows.
 """
 
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 
 from gankit import viz
 from gankit.config import Config, check_choices
+from gankit.core import checkpoint as ck
 from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
@@ -49,6 +51,7 @@ class SEGANConfig:
     preemph: float = 0.95  # 0 = none
     d_norm: str = "vbn"  # vbn (virtual batch norm, the paper's) | none
     vbn_ref: int = 8  # examples of the VBN reference batch (taken from the first batch D sees)
+    init_from: str | None = None  # start G from this run's / checkpoint's G (e.g. an l1-speech run: L1 pretraining)
 
 
 def validate(cfg: Config) -> None:
@@ -205,6 +208,9 @@ def preview(models: dict[str, nn.Module], rate: int, n: int, path, title: str, b
 
 def build(cfg: Config, spec: DataSpec) -> Setup:
     models = build_models(cfg, spec)
+    if cfg.model.init_from:  # a resumed run's checkpoint overwrites these weights afterwards
+        tensors, _ = ck.load_checkpoint(Path(cfg.model.init_from))
+        ck.load_module("model.G", models["G"], tensors, str(cfg.model.init_from))
     t = cfg.train
     optims = {"G": make_optimizer(t.g_opt, models["G"].parameters(), t.g_lr, t)}
     if "D" in models:

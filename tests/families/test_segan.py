@@ -13,7 +13,7 @@ from scipy.io import wavfile
 from gankit.cli import main
 from gankit.data.speech import read_wav, write_wav
 from gankit.data.speech_build import build_speech_data
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, GankitError
 from gankit.families import segan
 from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
@@ -149,3 +149,14 @@ def test_eval_scores_the_run_and_the_baselines_per_snr(run, mixtures, tmp_path, 
     for m in ("noisy", "specsub", "wiener", "segan"):
         assert {f"{m}/PESQ", f"{m}/STOI", f"{m}/SSNR"} <= rec["metrics"].keys()
     assert sorted(rec["per_snr"]) == ["12.5", "17.5", "2.5", "7.5"] and rec["n_fake"] == len(rec["per_file"])
+
+
+def test_init_from_starts_g_from_an_l1_run_and_refuses_a_missing_one(mixtures, tmp_path):
+    _, l1 = train(tiny(mixtures, tmp_path / "l1", "l1-speech"))
+    cfg = tiny(mixtures, tmp_path / "gan", **{"model.init_from": str(tmp_path / "l1" / "run")})
+    G = segan.build(cfg, _spec(256)).models["G"]
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), l1.models["G"].state_dict().values()))
+    fresh = segan.build(tiny(mixtures, tmp_path / "gan"), _spec(256)).models["G"]
+    assert not torch.equal(fresh.enc[0].weight, G.enc[0].weight)
+    with pytest.raises(GankitError, match="no such run"):
+        train(tiny(mixtures, tmp_path / "bad", **{"model.init_from": str(tmp_path / "nowhere")}))
