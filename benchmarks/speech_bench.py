@@ -2,6 +2,7 @@
 
     gankit build-speech-data --out /work/speech-data-8k            # once (docs/speech.md: the apt packages)
     python benchmarks/speech_bench.py --data /work/speech-data-8k --out /work/speech-runs [--steps 1000]
+        [--finetune-steps N]   # and SEGAN started from the L1-only G (model.init_from), N adversarial steps
 
 Trains (CPU, one thread, `nice`) the presets `segan-speech` and `l1-speech` into OUT (a run that already reached
 `--steps` is reused; a shorter one is resumed), then scores every test mixture (whole files; PESQ nb at 8 kHz / wb at
@@ -33,19 +34,20 @@ from gankit.metrics.speech import METHODS, real_time_factor, speech_scores  # no
 from gankit.sample import load_models  # noqa: E402
 
 ARMS = {"L1-only G": "l1-speech", "SEGAN": "segan-speech"}
-ORDER = ["noisy", "specsub", "wiener", "L1-only G", "SEGAN"]
+FROM_L1 = "SEGAN from the L1 G"  # --finetune-steps: segan-speech started from the L1-only run's G (model.init_from)
+ORDER = ["noisy", "specsub", "wiener", "L1-only G", "SEGAN", FROM_L1]
 LABELS = {"noisy": "noisy input", "specsub": "spectral subtraction", "wiener": "Wiener (decision-directed)"}
 PUBLISHED = "VCTK + DEMAND, 16 kHz (not comparable): noisy PESQ 1.97 / SSNR 1.68, Wiener PESQ 2.22, SEGAN PESQ 2.16 / SSNR 7.73"
 
 
-def train(preset: str, data: str, out: Path, steps: int) -> Path:
-    run = out / preset
+def train(preset: str, data: str, out: Path, steps: int, name: str | None = None, extra: tuple[str, ...] = ()) -> Path:
+    run = out / (name or preset)
     ckpts = sorted((run / "ckpt").glob("step_*.json")) if run.exists() else []
     if ckpts and int(ckpts[-1].stem.split("_")[1]) >= steps:
         return run
     cmd = [sys.executable, "-m", "gankit", "train"]
     cmd += ["--resume", str(run)] if ckpts else [preset, f"--data.root={data}", f"--log.out_dir={out}",
-                                                   f"--log.name={preset}"]
+                                                   f"--log.name={run.name}", *extra]
     cmd += [f"--train.steps={steps}", "--train.threads=1", "--log.progress=false", "--log.tensorboard=false"]
     print(" ".join(cmd), flush=True)
     subprocess.run(["nice", "-n", "10", *cmd], check=True, cwd=ROOT)
@@ -105,7 +107,7 @@ def table(rows: list[dict]) -> str:
     lines = ["| test SNR | method | PESQ | STOI | SSNR (dB) | CSIG | CBAK | COVL |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, rs in groups:
-        for m in ORDER:
+        for m in [m for m in ORDER if f"{m}/PESQ" in rows[0]]:
             mean = {k: np.nanmean([r[f"{m}/{k}"] for r in rs]) for k in ("PESQ", "STOI", "SSNR", "CSIG", "CBAK", "COVL")}
             lines.append(f"| {label} ({len(rs)} files) | {LABELS.get(m, m)} | {mean['PESQ']:.3f} | "
                          f"{mean['STOI']:.3f} | {mean['SSNR']:.2f} | {mean['CSIG']:.2f} | {mean['CBAK']:.2f} | "
@@ -151,6 +153,8 @@ def main() -> None:
     p.add_argument("--utterance", default=None, help="part of the test file name for the spectrogram figure")
     p.add_argument("--baselines-only", action="store_true", help="score the baselines (cached) and stop")
     p.add_argument("--only", choices=sorted(ARMS), default=None, help="train and score this arm only (cached)")
+    p.add_argument("--finetune-steps", type=int, default=0,
+                   help="also train and score segan-speech started from the L1-only run's G for this many steps")
     args = p.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -165,6 +169,10 @@ def main() -> None:
         print(f"{args.only} scored in {time.perf_counter() - t0:.0f} s")
         return
     runs = {name: train(preset, args.data, out, args.steps) for name, preset in ARMS.items()}
+    if args.finetune_steps:
+        init = str(sorted((runs["L1-only G"] / "ckpt").glob("step_*.json"))[-1])
+        runs[FROM_L1] = train("segan-speech", args.data, out, args.finetune_steps, "segan-from-l1",
+                              (f"--model.init_from={init}",))
     t0 = time.perf_counter()
     rows, rtf, rate = score(args.data, runs, base, out)
     with open(out / "speech_rows.jsonl", "w") as f:
