@@ -41,11 +41,12 @@ _SEQ = {"model.family": "seqgan", "data.name": "oracle", "train.batch_size": 64,
 _T2I = {"model.family": "text2image", "data.name": "fashion-captions", "model.g_width": 32, "model.d_width": 32,
         "train.steps": 2000, "train.batch_size": 64}
 # SEGAN's CPU preset: 8 kHz mixtures of `gankit build-speech-data`, 0.5 s chunks, G and D at 1/4 of the paper's
-# widths (4 ... 256 channels), all 11 layers and kernels of 31; LSGAN + 100 L1, Adam 2e-4 (0.5, 0.999) (docs/speech.md)
+# widths (4 ... 256 channels), all 11 layers and kernels of 31; LSGAN + 100 L1, Adam 2e-4 (0.5, 0.999), 12,000 steps
+# of batch 16 (~19 epochs; docs/speech.md, results in docs/results/speech.md)
 _SPEECH = {"model.family": "segan", "data.name": "speech", "data.resolution": 4096, "model.g_width": 4,
            "model.d_width": 4, "train.loss": "lsgan", "train.g_lr": 2e-4, "train.d_lr": 2e-4, "train.beta1": 0.5,
-           "train.beta2": 0.999, "train.batch_size": 16, "train.steps": 1500, "stab.monitor": False,
-           "log.sample_every": 200, "log.ckpt_every": 200}
+           "train.beta2": 0.999, "train.batch_size": 16, "train.steps": 12000, "stab.monitor": False,
+           "log.sample_every": 200, "log.ckpt_every": 1000}
 
 PRESETS: dict[str, Preset] = {
     "dcgan-fashion": Preset("DCGAN (Radford et al. 2016), non-saturating loss, Adam 2e-4/0.5, Fashion-MNIST 28x28 — the default"),
@@ -174,7 +175,8 @@ PRESETS: dict[str, Preset] = {
     "segan-speech": Preset(
         "SEGAN (Pascual et al. 2017) speech enhancement on the Asterisk mixtures (--data.root, `gankit "
         "build-speech-data`): 11-layer 1-D encoder-decoder G with skips and z, D on (noisy, x) pairs with virtual "
-        "batch norm, LSGAN + 100 L1; CPU-sized: 8 kHz, 0.5 s chunks, 1/4 of the paper's widths",
+        "batch norm, LSGAN + 100 L1; CPU-sized: 8 kHz, 0.5 s chunks, 1/4 of the paper's widths; "
+        "--model.init_from=AN_L1_SPEECH_RUN --train.steps=6000 starts it from the L1-only G (docs/speech.md)",
         _SPEECH),
     "l1-speech": Preset("The L1-only generator of segan-speech (no D): SEGAN's ablation",
                         {**_SPEECH, "model.adversarial": False}),
