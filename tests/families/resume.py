@@ -1,8 +1,9 @@
-"""Shared pieces of the family tests: the quiet logging overrides, and the check that a run interrupted at
+"""Shared pieces of the family tests: the quiet logging overrides, the skip mark for numbers recorded on an AVX2 CPU, and the check that a run interrupted at
 `stop` and resumed ends exactly where an uninterrupted one does."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from gankit.core.loop import HookBase
@@ -31,3 +32,9 @@ def assert_resume_exact(make_cfg, tmp_path, steps: int, stop: int, names=("G", "
     for name in names:
         a, b = full.models[name].state_dict(), resumed.models[name].state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+RECORDED_ON_AVX2 = pytest.mark.skipif(
+    torch.backends.cpu.get_cpu_capability() != "AVX2",
+    reason="numbers recorded on an AVX2 CPU: this CPU's kernels "
+           f"({torch.backends.cpu.get_cpu_capability()}) round differently and training amplifies it")

@@ -12,6 +12,7 @@ from gankit.nets.pix2pix import PatchGAN
 from gankit.nets.pix2pixhd import LocalEnhancer, MultiScaleD
 from gankit.presets import preset_config
 from gankit.run import train
+from tests.families.resume import RECORDED_ON_AVX2
 from tests.families.resume import assert_resume_exact, quiet
 from gankit.viz import read_jsonl
 
@@ -36,6 +37,7 @@ BEFORE = {
 }
 
 
+@RECORDED_ON_AVX2
 @pytest.mark.parametrize("case", sorted(BEFORE))
 def test_default_options_keep_the_numbers(tmp_path, case):
     over, expected = BEFORE[case]

@@ -15,6 +15,7 @@ from gankit.config import parse_overrides
 from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
 from gankit.run import train
+from tests.families.resume import RECORDED_ON_AVX2
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 sys_path = str(FIXTURES)
@@ -44,6 +45,7 @@ def close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=2e-5, abs_tol=2e-6)
 
 
+@RECORDED_ON_AVX2
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_same_losses_as_before_the_port(name, tmp_path, restore_threads):
     args = CASES.command(name, str(tmp_path))
