@@ -1,5 +1,5 @@
-"""Shared pieces of the family tests: the quiet logging overrides, the skip mark for numbers recorded on an AVX2 CPU, and the check that a run interrupted at
-`stop` and resumed ends exactly where an uninterrupted one does."""
+"""Shared pieces of the family tests: the quiet logging overrides, the skip mark for numbers recorded on an AVX2
+CPU, and the check that a run interrupted at `stop` and resumed ends exactly where an uninterrupted one does."""
 
 from __future__ import annotations
 
