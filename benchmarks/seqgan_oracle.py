@@ -159,12 +159,13 @@ def d_curve(args) -> None:
 
 def adv_curves(args) -> None:
     from gankit import viz
+    from gankit.families.registry import from_dict
+    from gankit.families.seqgan import adversarial_from
 
     plt = viz._plt()
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     for run in map(Path, args.runs):
-        cfg = json.loads((run / "config.json").read_text())["model"]
-        A = cfg["pretrain_steps"] + (cfg["d_pretrain_steps"] if cfg["mode"] == "seqgan" else 0)
+        A = adversarial_from(from_dict(json.loads((run / "config.json").read_text())))
         pts = [(r["step"] - A, r["eval/nll_oracle"]) for r in viz.read_jsonl(run / "metrics.jsonl")
                if "eval/nll_oracle" in r and r["step"] >= A]
         ax.plot(*zip(*pts), "o-", ms=3, label=run.name)

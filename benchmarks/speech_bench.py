@@ -28,6 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gankit.core.checkpoint import find_checkpoint  # noqa: E402
 from gankit.data.speech import load_pairs, read_manifest, spectrogram_db  # noqa: E402
 from gankit.families.segan import enhance_waveform  # noqa: E402
 from gankit.metrics.speech import METHODS, real_time_factor, speech_scores  # noqa: E402
@@ -170,7 +171,7 @@ def main() -> None:
         return
     runs = {name: train(preset, args.data, out, args.steps) for name, preset in ARMS.items()}
     if args.finetune_steps:
-        init = str(sorted((runs["L1-only G"] / "ckpt").glob("step_*.json"))[-1])
+        init = str(find_checkpoint(runs["L1-only G"]))  # that step's file, not the run: a later resume cannot move it
         runs[FROM_L1] = train("segan-speech", args.data, out, args.finetune_steps, "segan-from-l1",
                               (f"--model.init_from={init}",))
     t0 = time.perf_counter()

@@ -25,16 +25,10 @@ import numpy as np
 
 from gankit.errors import DataError
 from gankit.metrics._validate import MetricInputError
+from gankit.metrics.speech_composite import composite, frames, llr, pair, wss
 
 __all__ = ["pesq_score", "stoi_score", "segmental_snr", "spectral_subtraction", "wiener", "speech_scores",
            "evaluate_speech", "METHODS"]
-
-
-def _pair(clean: Any, enhanced: Any) -> tuple[np.ndarray, np.ndarray]:
-    c, e = np.asarray(clean, dtype=np.float64).ravel(), np.asarray(enhanced, dtype=np.float64).ravel()
-    if len(c) != len(e) or len(c) == 0:
-        raise MetricInputError(f"clean and enhanced signals need one non-zero length, got {len(c)} and {len(e)}")
-    return c, e
 
 
 def pesq_score(clean: Any, enhanced: Any, rate: int) -> float:
@@ -43,7 +37,7 @@ def pesq_score(clean: Any, enhanced: Any, rate: int) -> float:
 
     if rate not in (8000, 16000):
         raise MetricInputError(f"PESQ works at 8 or 16 kHz, got {rate} Hz")
-    c, e = _pair(clean, enhanced)
+    c, e = pair(clean, enhanced)
     return float(pesq(rate, c, e, "wb" if rate == 16000 else "nb"))
 
 
@@ -54,7 +48,7 @@ def stoi_score(clean: Any, enhanced: Any, rate: int) -> float:
 
     from pystoi import stoi
 
-    c, e = _pair(clean, enhanced)
+    c, e = pair(clean, enhanced)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = float(stoi(c, e, rate, extended=False))
@@ -65,19 +59,10 @@ def stoi_score(clean: Any, enhanced: Any, rate: int) -> float:
 def segmental_snr(clean: Any, enhanced: Any, rate: int, frame_ms: float = 30.0, lo: float = -10.0,
                   hi: float = 35.0) -> float:
     """Mean over frames of the clipped frame SNR in dB (Loizou's comp_snr; see the module docstring)."""
-    c, e = _pair(clean, enhanced)
-    win = int(round(frame_ms * rate / 1000))
-    hop = win // 4
-    n_frames = int(len(c) / hop - win / hop)
-    if n_frames < 1:
-        raise MetricInputError(f"segmental SNR needs at least {win + hop} samples, got {len(c)}")
-    window = 0.5 * (1 - np.cos(2 * np.pi * np.arange(1, win + 1) / (win + 1)))
-    snrs = np.empty(n_frames)
-    for k in range(n_frames):
-        cf = c[k * hop: k * hop + win] * window
-        ef = e[k * hop: k * hop + win] * window
-        snrs[k] = 10 * np.log10(np.sum(cf ** 2) / (np.sum((cf - ef) ** 2) + np.finfo(float).eps)
-                                + np.finfo(float).eps)
+    c, e = pair(clean, enhanced)
+    cf, ef = frames(c, rate, frame_ms), frames(e, rate, frame_ms)
+    eps = np.finfo(float).eps
+    snrs = 10 * np.log10(np.sum(cf ** 2, axis=1) / (np.sum((cf - ef) ** 2, axis=1) + eps) + eps)
     return float(np.mean(np.clip(snrs, lo, hi)))
 
 
@@ -131,8 +116,6 @@ METHODS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
 
 def speech_scores(clean: np.ndarray, enhanced: np.ndarray, rate: int) -> dict[str, float]:
     """PESQ, STOI, SSNR and the composite CSIG, CBAK, COVL of one enhanced signal."""
-    from gankit.metrics.speech_composite import composite, llr, wss
-
     scores = {"PESQ": pesq_score(clean, enhanced, rate), "STOI": stoi_score(clean, enhanced, rate),
               "SSNR": segmental_snr(clean, enhanced, rate)}
     return {**scores, **composite(scores["PESQ"], llr(clean, enhanced, rate), wss(clean, enhanced, rate),

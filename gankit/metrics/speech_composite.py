@@ -39,22 +39,29 @@ BANDWIDTHS = (70.0, 70.0, 70.0, 70.0, 70.0, 70.0, 70.0, 77.3724, 86.0056, 95.339
               346.136)
 
 
-def frames(x: np.ndarray, rate: int) -> np.ndarray:
-    """(n_frames, N) Hann-windowed 30 ms frames of x every N // 4 samples."""
-    win = int(round(0.03 * rate))
+def frames(x: np.ndarray, rate: int, frame_ms: float = 30.0) -> np.ndarray:
+    """(n_frames, N) Hann-windowed frames of x (N = frame_ms at `rate`) every N // 4 samples, as Loizou's code
+    frames them for segmental SNR, LLR and WSS."""
+    win = int(round(frame_ms * rate / 1000))
     hop = win // 4
     n = int(len(x) / hop - win / hop)
     if n < 1:
-        raise MetricInputError(f"LLR and WSS need at least {win + hop} samples at {rate} Hz, got {len(x)}")
+        raise MetricInputError(f"the speech measures need at least {win + hop} samples at {rate} Hz, got {len(x)}")
     window = 0.5 * (1 - np.cos(2 * np.pi * np.arange(1, win + 1) / (win + 1)))
     idx = np.arange(n)[:, None] * hop + np.arange(win)[None]
     return x[idx] * window
 
 
-def _pair(clean: Any, enhanced: Any) -> tuple[np.ndarray, np.ndarray]:
+def pair(clean: Any, enhanced: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Both signals as flat float64 arrays of one non-zero length."""
     c, e = np.asarray(clean, dtype=np.float64).ravel(), np.asarray(enhanced, dtype=np.float64).ravel()
     if len(c) != len(e) or len(c) == 0:
         raise MetricInputError(f"clean and enhanced signals need one non-zero length, got {len(c)} and {len(e)}")
+    return c, e
+
+
+def _pair(clean: Any, enhanced: Any) -> tuple[np.ndarray, np.ndarray]:
+    c, e = pair(clean, enhanced)
     return c + EPS, e + EPS  # as the reference code: no frame of exact zeros
 
 
