@@ -10,6 +10,9 @@ Batches are {"tokens": (B, L)}. One run is three stretches of steps, switched by
 The paper's baselines are `model.mode`: mle (MLE continues), ss (scheduled sampling: G's own samples replace
 teacher-forced inputs with a probability rising linearly to model.ss_max) and pg-bleu (the reward is the BLEU
 of a sequence against the training set instead of D). The NLL-oracle hook logs eval/nll_oracle.
+With stab.ema > 0, "G_ema" averages G's weights after stab.ema_start (an absolute step, as in every family; the
+oracle benchmark starts it with the adversarial steps) and is the G that samples and is scored; the hook then
+logs the trained G's own NLL-oracle as eval/nll_oracle_g.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from gankit.families import seqgan_hooks as hooks
 from gankit.nets.rollout import Score, rollout_rewards
 from gankit.nets.seqgan import TextCNN, LSTMLM, scaled_filters, update_rollout
 from gankit.stabilizers import refuse_unused_stab
+from gankit.stabilizers.ema import EMAHook, make_ema
 
 NAME = "seqgan"
 MODES = ("seqgan", "mle", "ss", "pg-bleu")
@@ -71,7 +75,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError("model.pretrain_steps, d_pretrain_steps, nll_every, start and grad_clip must be >= 0")
     if not 0 <= m.rollout_rate <= 1 or not 0 <= m.d_dropout < 1 or not 0 <= m.ss_max <= 1 or m.d_filter_scale <= 0:
         raise ConfigError("model.rollout_rate and ss_max must be in [0, 1], d_dropout in [0, 1), d_filter_scale > 0")
-    refuse_unused_stab(cfg.stab, NAME, ("monitor",))
+    refuse_unused_stab(cfg.stab, NAME, ("monitor", "ema", "ema_start"))
 
 
 def _check_spec(cfg: Config, spec: DataSpec) -> tuple[int, int]:
@@ -93,7 +97,14 @@ def build_models(cfg: Config, spec: DataSpec) -> dict[str, nn.Module]:
         models["G_roll"].load_state_dict(G.state_dict())
     if m.mode == "seqgan":
         models["D"] = TextCNN(vocab, length, m.d_emb, scaled_filters(m.d_filter_scale), m.d_dropout)
+    if cfg.stab.ema > 0:
+        models["G_ema"] = make_ema(G)
     return models
+
+
+def sampler(models: dict[str, nn.Module]) -> LSTMLM:
+    """The G that samples and is scored: its weight average when there is one."""
+    return models.get("G_ema", models["G"])
 
 
 # ----------------------------------------------------------------------------- losses
@@ -213,15 +224,17 @@ def phases(cfg: Config, models: dict[str, nn.Module], bleu_reward=None) -> list[
 
 def sample(models: dict[str, nn.Module], n: int, seed: int, inputs=None, temperature: float = 1.0) -> Tensor:
     """n sequences (n, L) int64 of G, drawn with their own seeded generator (the training state is untouched)."""
-    return hooks.generate(models["G"], n, seed, temperature)
+    return hooks.generate(sampler(models), n, seed, temperature)
 
 
 def init_from(models: dict[str, nn.Module], path: str) -> None:
-    """G's weights from another run's checkpoint (the baselines can share one pretraining); G_roll copies them."""
+    """G's weights from another run's checkpoint (the baselines can share one pretraining); G_roll and G_ema
+    copy them."""
     tensors, _ = ck.load_checkpoint(Path(path))
     ck.load_module("model.G", models["G"], tensors, str(path))
-    if "G_roll" in models:
-        models["G_roll"].load_state_dict(models["G"].state_dict())
+    for name in ("G_roll", "G_ema"):
+        if name in models:
+            models[name].load_state_dict(models["G"].state_dict())
 
 
 def build(cfg: Config, spec: DataSpec) -> Setup:
@@ -229,6 +242,8 @@ def build(cfg: Config, spec: DataSpec) -> Setup:
     if cfg.model.init_from:
         init_from(models, cfg.model.init_from)
     extra_hooks, bleu_reward = [], None
+    if "G_ema" in models:  # first: the hooks after it see this step's average
+        extra_hooks.append(EMAHook(models["G_ema"], models["G"], cfg.stab.ema, cfg.stab.ema_start))
     if 0 < adversarial_from(cfg) < cfg.train.steps and cfg.model.mode != "mle":
         extra_hooks.append(hooks.PretrainedCheckpoint(adversarial_from(cfg)))
     if cfg.model.mode == "pg-bleu":
@@ -238,12 +253,12 @@ def build(cfg: Config, spec: DataSpec) -> Setup:
     if cfg.model.nll_every and "oracle" in spec.extra:
         m = cfg.model
         extra_hooks.append(hooks.NLLOracleHook(spec.extra["oracle"], (m.nll_every, m.nll_every_adv), m.nll_n,
-                                               m.pretrain_steps, adversarial_from(cfg)))
+                                               m.pretrain_steps, adversarial_from(cfg), sampler))
     groups = {"loss": ["loss/mle", "loss/d", "loss/pg"], "reward": ["reward/mean", "reward/final"],
               "D accuracy": ["d/acc"]}
     meta = {"vocab": spec.extra["vocab"]} if spec.extra.get("vocab") is not None else {}
     return Setup(models, optimizers(cfg, models), phases(cfg, models, bleu_reward), extra_hooks,
-                 sample=partial(sample, models), preview=partial(hooks.preview, models, meta.get("vocab")),
+                 sample=partial(sample, models), preview=partial(hooks.preview, sampler(models), meta.get("vocab")),
                  scalar_groups=groups, meta=meta)
 
 

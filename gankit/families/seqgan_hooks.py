@@ -3,7 +3,9 @@
 NLLOracleHook logs `eval/nll_oracle` (mean per-token NLL under the oracle of `n` sequences of G, drawn with a
 fixed seed, so the training random state is untouched and runs resume exactly) through the LogHook into
 metrics.jsonl, with `eval/epoch` (pretraining: passes over the data; adversarial: adversarial steps);
-it evaluates the starting G too and draws RUN_DIR/nll_oracle.png.
+it evaluates the starting G too and draws RUN_DIR/nll_oracle.png. The scored G is `pick(models)` (SeqGAN's
+weight average when it has one); when that is not the trained G, the trained G's value is logged too
+(`eval/nll_oracle_g`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from torch import Tensor, nn
+from torch import Tensor
 
 from gankit import viz
 from gankit.core import checkpoint as ck
@@ -44,8 +46,9 @@ def decode(tokens: Tensor, vocab: list[str] | None) -> list[str]:
 
 
 class NLLOracleHook(HookBase):
-    def __init__(self, oracle: LSTMLM, every: tuple[int, int], n: int, pretrain_steps: int, adversarial_from: int):
-        self.oracle, self.every, self.n, self.pretrain = oracle, every, n, pretrain_steps
+    def __init__(self, oracle: LSTMLM, every: tuple[int, int], n: int, pretrain_steps: int, adversarial_from: int,
+                 pick=lambda models: models["G"]):
+        self.oracle, self.every, self.n, self.pretrain, self.pick = oracle, every, n, pretrain_steps, pick
         self.adversarial_from = adversarial_from
         self.history: list[dict] = []
         self._pending: dict | None = None
@@ -79,13 +82,17 @@ class NLLOracleHook(HookBase):
     def evaluate(self) -> dict:
         t = self.trainer
         t0 = time.perf_counter()
-        G = t.models["G"]
-        value = nll(self.oracle, generate(G, self.n, EVAL_SEED).to(t.device))
-        data = len(t.dataset)
+        G = self.pick(t.models)
+        row = {"step": t.step, "time": time.time(), "eval/nll_oracle": self._score(G)}
+        if G is not t.models["G"]:
+            row["eval/nll_oracle_g"] = self._score(t.models["G"])
         mle = t.step <= self.pretrain
-        epoch = t.step * t.cfg.train.batch_size / data if mle else max(0, t.step - self.adversarial_from)
-        return {"step": t.step, "time": time.time(), "eval/nll_oracle": value, "eval/epoch": epoch,
-                "eval/seconds": time.perf_counter() - t0}
+        row["eval/epoch"] = t.step * t.cfg.train.batch_size / len(t.dataset) if mle else \
+            max(0, t.step - self.adversarial_from)
+        return {**row, "eval/seconds": time.perf_counter() - t0}
+
+    def _score(self, G: LSTMLM) -> float:
+        return nll(self.oracle, generate(G, self.n, EVAL_SEED).to(self.trainer.device))
 
     def _write(self, row: dict) -> None:
         t = self.trainer
@@ -116,11 +123,11 @@ class ReferenceHook(HookBase):
         return sentence_bleu(seqs.cpu(), self.refs).float().to(seqs.device)
 
 
-def preview(models: dict[str, nn.Module], vocab: list[str] | None, path, title: str, batch: dict[str, Tensor],
+def preview(G: LSTMLM, vocab: list[str] | None, path, title: str, batch: dict[str, Tensor],
             n: int = 16) -> None:
     """The progress picture: G's token ids as an image (one row per sequence), and the decoded text in a .txt
     file beside it (and in latest.txt)."""
-    tokens = generate(models["G"], n, EVAL_SEED)
+    tokens = generate(G, n, EVAL_SEED)
     path = Path(path)
     text = f"{title}\n" + "\n".join(decode(tokens, vocab)) + "\n"
     for out in (path.with_suffix(".txt"), path.parent / "latest.txt"):

@@ -103,8 +103,9 @@ def nll(model: LSTMLM, tokens: Tensor, batch_size: int = 1000) -> float:
 
 @torch.no_grad()
 def update_rollout(rollout: LSTMLM, G: LSTMLM, rate: float) -> None:
-    """The delayed copy of the authors' code: the embedding is copied, every other weight becomes
-    rate * its old value + (1 - rate) * G's."""
+    """The delayed copy as the authors' code writes it: the embedding is copied, every other weight becomes
+    rate * its old value + (1 - rate) * G's. (Their sampling graph never sees the update and rolls out with the
+    current G, i.e. rate 0: docs/seqgan.md.)"""
     rollout.embedding.copy_(G.embedding)
     for name in ("W", "U", "b", "Wo", "bo"):
         getattr(rollout, name).mul_(rate).add_(getattr(G, name), alpha=1 - rate)

@@ -86,6 +86,27 @@ def test_resume_is_exact_across_the_pretraining_boundary(tmp_path):
                             names=("G", "D", "G_roll"))
 
 
+def test_ema_averages_g_over_the_adversarial_steps_and_is_the_scored_g(tmp_path):
+    ema = {"stab.ema": 0.5, "stab.ema_start": P + Q}
+    status, t = train(tiny(tmp_path, **ema))
+    assert status == "finished"
+    rows = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if "eval/nll_oracle" in r]
+    before = [r for r in rows if r["step"] <= P + Q]
+    after = [r for r in rows if r["step"] > P + Q]
+    assert before and all(r["eval/nll_oracle"] == r["eval/nll_oracle_g"] for r in before)  # a copy of G so far
+    assert after and all(r["eval/nll_oracle"] != r["eval/nll_oracle_g"] for r in after)
+    G, G_ema = t.models["G"], t.models["G_ema"]
+    assert not torch.equal(G.W, G_ema.W)
+    pre = load_models(tmp_path / "run" / "pretrained")[0]  # at the start of the adversarial steps: equal
+    assert torch.equal(pre["G"].W, pre["G_ema"].W)
+    assert torch.equal(load_models(tmp_path / "run")[0]["G_ema"].W, G_ema.W)  # saved with the run
+    assert torch.equal(seqgan.sample(t.models, 5, 3), seqgan.sample({"G": G_ema}, 5, 3))
+    assert_resume_exact(lambda out, **o: tiny(out, **ema, **o), tmp_path / "resume", steps=P + Q + 3,
+                        stop=P + Q + 1, names=("G", "D", "G_roll", "G_ema"))
+    with pytest.raises(ConfigError, match="seqgan does not use stab.r1_gamma"):
+        tiny(tmp_path, **{"stab.r1_gamma": 1.0})
+
+
 def test_sample_prints_text_with_the_runs_vocabulary(tmp_path, capsys):
     root = poems_folder(tmp_path / "pkg")
     status, t = train(tiny(tmp_path, "seqgan-poems", **{"data.root": str(root), "data.limit": None,
