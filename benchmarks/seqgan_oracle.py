@@ -9,7 +9,8 @@
 
 `table`: NLL-oracle (mean per-token NLL under the oracle of 10,000 sequences of G, seed 4242) of an untrained G
 ("random"), of each run's G after its pretraining (RUN_DIR/pretrained, when there is one) and of its newest
-checkpoint, beside the published values; and NLL-test, G's own NLL of 10,000 held-out oracle sequences (how
+checkpoint (and of its weight average, `stab.ema`, when it has one), beside the published values, then the mean
+and standard deviation over the runs of the end-of-run rows of each kind (more than one run); and NLL-test, G's own NLL of 10,000 held-out oracle sequences (how
 much of the data's spread G still covers: a G that only sharpens lowers NLL-oracle and raises NLL-test).
 `curve`: eval/nll_oracle of a run's metrics.jsonl over epochs (MLE epochs = passes over the 10,000 sequences,
 then adversarial epochs = adversarial steps), as the paper's Figure 2.
@@ -61,6 +62,7 @@ def table(args) -> None:
 
     torch.manual_seed(0)
     rows = [("random (untrained G, seed 0)", "random", *both(LSTMLM(oracle.vocab, oracle.length)))]
+    ends: dict[tuple[str, str], list[float]] = {}
     for run in map(Path, args.runs):
         for where, label in ((run / "pretrained", "after pretraining"), (run, "end of run")):
             if not where.exists() or (label == "after pretraining" and run.name in args.skip_pretrained):
@@ -70,10 +72,21 @@ def table(args) -> None:
             key = "MLE" if label == "after pretraining" or mode == "mle" else {"ss": "SS", "pg-bleu": "PG-BLEU",
                                                                                "seqgan": "SeqGAN"}[mode]
             rows.append((f"{run.name} {label} (step {meta['step']}, mode {mode})", key, *both(models["G"])))
+            if label == "end of run":
+                ends.setdefault(("G", key), []).append(rows[-1][2])
+            if label == "end of run" and "G_ema" in models:
+                rows.append((f"{run.name} {label}, weight average (stab.ema {cfg.stab.ema})", key,
+                             *both(models["G_ema"])))
+                ends.setdefault(("weight average", key), []).append(rows[-1][2])
     print("| model | gankit NLL-oracle | published NLL-oracle (Table 1) | NLL-test (G on held-out oracle data) |")
     print("| --- | --- | --- | --- |")
     for name, key, value, test in rows:
         print(f"| {name} | {value:.3f} | {key} {PUBLISHED[key]:.3f} | {test:.3f} |")
+    for (what, key), values in ends.items():
+        if len(values) > 1:
+            v = torch.tensor(values, dtype=torch.float64)
+            print(f"\n{key}, {what}, end of {len(v)} runs: mean {v.mean():.3f} ± {v.std():.3f} (sd), "
+                  f"min {v.min():.3f}, max {v.max():.3f}")
 
 
 def d_check(args) -> None:
