@@ -179,10 +179,16 @@ def adv_curves(args) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     for run in map(Path, args.runs):
         A = adversarial_from(from_dict(json.loads((run / "config.json").read_text())))
-        pts = [(r["step"] - A, r["eval/nll_oracle"]) for r in viz.read_jsonl(run / "metrics.jsonl")
-               if "eval/nll_oracle" in r and r["step"] >= A]
-        ax.plot(*zip(*pts), "o-", ms=3, label=run.name)
-        print(run.name, " ".join(f"{s}:{v:.3f}" for s, v in pts))
+        rows = [r for r in viz.read_jsonl(run / "metrics.jsonl") if "eval/nll_oracle" in r and r["step"] >= A]
+        if "eval/nll_oracle_g" in rows[0]:  # a run with a weight average: it is eval/nll_oracle, G is ..._g
+            series = (("eval/nll_oracle_g", "o-", ""), ("eval/nll_oracle", "x:", " weight average"))
+        else:
+            series = (("eval/nll_oracle", "o-", ""),)
+        color = None
+        for key, style, what in series:
+            pts = [(r["step"] - A, r[key]) for r in rows]
+            color = ax.plot(*zip(*pts), style, ms=3, color=color, label=run.name + what)[0].get_color()
+            print(run.name + what, " ".join(f"{s}:{v:.3f}" for s, v in pts))
     ax.axhline(PUBLISHED["SeqGAN"], ls="--", c="gray", lw=1, label="published SeqGAN 8.736")
     _finish(fig, ax, "adversarial step", "NLL-oracle (2,000 sequences)", args.out)
 
