@@ -55,14 +55,17 @@ def load_run_config(run_dir: Path) -> Config:
     return from_dict(data)
 
 
-def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True) -> Trainer:
-    """Everything a run needs, seeded from cfg.train.seed (network initialisation included)."""
+def build_trainer(cfg: Config, run_dir: Path, hooks: bool = True, fresh: bool = True) -> Trainer:
+    """Everything a run needs, seeded from cfg.train.seed (network initialisation included). `fresh`: the run
+    starts here, so the family's starting weights from elsewhere (Setup.init) are loaded; a resume skips them."""
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     world, device = run_world(cfg)
     torch.manual_seed(cfg.train.seed)  # the same initial modules on every rank
     dataset = build_dataset(cfg.data)
     setup = family_of(cfg).build(cfg, dataset.spec)  # its own hooks (e.g. EMA) come first
+    if fresh and setup.init is not None:
+        setup.init()
     if world.rank:  # dropout masks and other draws from the global generator differ per rank
         torch.manual_seed(cfg.train.seed + 1_000_003 * world.rank)
     trainer = Trainer(cfg, run_dir, dataset, setup, device, world)
@@ -140,7 +143,7 @@ def train(cfg: Config, resume: Path | None = None) -> tuple[str, Trainer]:
         changes = resume_changes(from_dict(ck.load_checkpoint(run_dir)[1]["config"]), cfg)  # fail early
     else:  # rank 0 names it (a timestamp), the others take that name
         run_dir, changes = Path(broadcast_text(str(new_run_dir(cfg)) if world.main else "", world, device)), []
-    trainer = build_trainer(cfg, run_dir)  # data, modules, hooks: all checked before anything is written
+    trainer = build_trainer(cfg, run_dir, fresh=resume is None)  # all checked before anything is written
     if world.main:
         _make_dir(run_dir)
     with RunLock(run_dir) if world.main else nullcontext():  # rank 0 holds the lock for the job

@@ -68,3 +68,5 @@ class Setup:
     preview: Callable[[Path, str, dict[str, Tensor]], None] | None = None
     scalar_groups: dict[str, list[str]] = field(default_factory=dict)  # panels of the loss-curve figure
     meta: dict[str, Any] = field(default_factory=dict)  # JSON facts for checkpoints (e.g. num_classes)
+    init: Callable[[], None] | None = None  # weights from elsewhere (model.init_from): a fresh run only; a resume
+    #                                         loads its own checkpoint instead, so the source need not still exist

@@ -208,9 +208,6 @@ def preview(models: dict[str, nn.Module], rate: int, n: int, path, title: str, b
 
 def build(cfg: Config, spec: DataSpec) -> Setup:
     models = build_models(cfg, spec)
-    if cfg.model.init_from:  # a resumed run's checkpoint overwrites these weights afterwards
-        tensors, _ = ck.load_checkpoint(Path(cfg.model.init_from))
-        ck.load_module("model.G", models["G"], tensors, str(cfg.model.init_from))
     t = cfg.train
     optims = {"G": make_optimizer(t.g_opt, models["G"].parameters(), t.g_lr, t)}
     if "D" in models:
@@ -219,7 +216,14 @@ def build(cfg: Config, spec: DataSpec) -> Setup:
     groups = {"loss": ["loss/d", "loss/g"], "L1 to the clean speech": ["loss/l1"], "D output": ["d/real", "d/fake"]}
     return Setup(models, optims, phases(cfg), sample=partial(sample, models),
                  preview=partial(preview, models, rate, min(cfg.log.n_grid, 3)), scalar_groups=groups,
-                 meta={"sample_rate": rate})
+                 meta={"sample_rate": rate}, init=partial(init_from, models["G"], cfg.model.init_from)
+                 if cfg.model.init_from else None)
+
+
+def init_from(G: nn.Module, path: str) -> None:
+    """G's weights from another run's checkpoint (e.g. an l1-speech run); a fresh run only (Setup.init)."""
+    tensors, _ = ck.load_checkpoint(Path(path))
+    ck.load_module("model.G", G, tensors, str(path))
 
 
 FAMILY = Family(NAME, SEGANConfig, validate, build, build_models, sample,

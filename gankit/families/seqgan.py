@@ -239,8 +239,6 @@ def init_from(models: dict[str, nn.Module], path: str) -> None:
 
 def build(cfg: Config, spec: DataSpec) -> Setup:
     models = build_models(cfg, spec)
-    if cfg.model.init_from:
-        init_from(models, cfg.model.init_from)
     extra_hooks, bleu_reward = [], None
     if "G_ema" in models:  # first: the hooks after it see this step's average
         extra_hooks.append(EMAHook(models["G_ema"], models["G"], cfg.stab.ema, cfg.stab.ema_start))
@@ -259,7 +257,8 @@ def build(cfg: Config, spec: DataSpec) -> Setup:
     meta = {"vocab": spec.extra["vocab"]} if spec.extra.get("vocab") is not None else {}
     return Setup(models, optimizers(cfg, models), phases(cfg, models, bleu_reward), extra_hooks,
                  sample=partial(sample, models), preview=partial(hooks.preview, sampler(models), meta.get("vocab")),
-                 scalar_groups=groups, meta=meta)
+                 scalar_groups=groups, meta=meta,
+                 init=partial(init_from, models, cfg.model.init_from) if cfg.model.init_from else None)
 
 
 FAMILY = Family(NAME, SeqGANConfig, validate, build, build_models, sample,

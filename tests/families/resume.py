@@ -16,8 +16,9 @@ def quiet(ckpt_every: int) -> dict:
             "log.sample_every": 0, "log.ckpt_every": ckpt_every, "stab.monitor": False}
 
 
-def assert_resume_exact(make_cfg, tmp_path, steps: int, stop: int, names=("G", "D")) -> None:
-    """make_cfg(out_dir, **overrides) -> Config; compares the state of `names` after `steps` steps."""
+def assert_resume_exact(make_cfg, tmp_path, steps: int, stop: int, names=("G", "D"), before_resume=None) -> None:
+    """make_cfg(out_dir, **overrides) -> Config; compares the state of `names` after `steps` steps.
+    `before_resume()` runs between the interruption and the resume (e.g. to take something away)."""
     full = train(make_cfg(tmp_path / "full", **{"train.steps": steps}))[1]
     t = build_trainer(make_cfg(tmp_path / "part", **{"train.steps": steps}), tmp_path / "part" / "run")
 
@@ -28,6 +29,8 @@ def assert_resume_exact(make_cfg, tmp_path, steps: int, stop: int, names=("G", "
 
     t.register(Stop())
     assert t.train() == "interrupted"
+    if before_resume is not None:
+        before_resume()
     resumed = train(make_cfg(tmp_path / "part", **{"train.steps": steps}), resume=tmp_path / "part" / "run")[1]
     for name in names:
         a, b = full.models[name].state_dict(), resumed.models[name].state_dict()

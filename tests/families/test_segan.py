@@ -154,7 +154,9 @@ def test_eval_scores_the_run_and_the_baselines_per_snr(run, mixtures, tmp_path, 
 def test_init_from_starts_g_from_an_l1_run_and_refuses_a_missing_one(mixtures, tmp_path):
     _, l1 = train(tiny(mixtures, tmp_path / "l1", "l1-speech"))
     cfg = tiny(mixtures, tmp_path / "gan", **{"model.init_from": str(tmp_path / "l1" / "run")})
-    G = segan.build(cfg, _spec(256)).models["G"]
+    setup = segan.build(cfg, _spec(256))
+    setup.init()  # a fresh run's starting weights (a resume loads its checkpoint instead)
+    G = setup.models["G"]
     assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), l1.models["G"].state_dict().values()))
     fresh = segan.build(tiny(mixtures, tmp_path / "gan"), _spec(256)).models["G"]
     assert not torch.equal(fresh.enc[0].weight, G.enc[0].weight)

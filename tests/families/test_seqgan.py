@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gankit.cli import main
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, GankitError
 from gankit.families import seqgan
 from gankit.families.registry import apply_overrides
 from gankit.presets import preset_config
@@ -69,9 +69,23 @@ def test_a_baseline_starts_from_another_runs_pretrained_g(tmp_path):
     pre = load_models(tmp_path / "run" / "pretrained")[0]["G"]
     over = {"model.init_from": str(tmp_path / "run" / "pretrained"), "model.pretrain_steps": 0}
     built = seqgan.build(tiny(tmp_path / "x", **over), pre_spec(tmp_path))
+    assert not torch.equal(built.models["G"].W, pre.W)  # loaded by Setup.init, for a fresh run only
+    built.init()
     assert torch.equal(built.models["G"].W, pre.W) and torch.equal(built.models["G_roll"].W, pre.W)
     status, t = train(tiny(tmp_path / "ss", **over, **{"model.mode": "ss", "train.steps": 2}))
     assert status == "finished" and not torch.equal(t.models["G"].W, pre.W)
+
+
+def test_a_resume_does_not_need_the_init_from_source(tmp_path):
+    """The checkpoint holds everything: a run started from another run's G resumes exactly after that run is
+    gone (the source is read by a fresh run only)."""
+    train(tiny(tmp_path / "src"))
+    src = tmp_path / "src" / "run" / "pretrained"
+    over = {"model.init_from": str(src), "model.pretrain_steps": 0, "model.d_pretrain_steps": 1}
+    assert_resume_exact(lambda out, **o: tiny(out, **over, **o), tmp_path / "r", steps=4, stop=2,
+                        names=("G", "D", "G_roll"), before_resume=lambda: src.rename(tmp_path / "gone"))
+    with pytest.raises(GankitError, match="no such run"):  # a fresh run still needs it
+        train(tiny(tmp_path / "fresh", **over))
 
 
 def pre_spec(tmp_path):
