@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from gankit.errors import CheckpointError
+from gankit.errors import CheckpointError, ConfigError
 from gankit.fileutil import file_sha256
 
 FORMAT = "gankit-checkpoint-v1"
@@ -242,6 +242,16 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
 
 def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {f"{prefix}.{k}": v for k, v in module.state_dict().items()}
+
+
+def load_module_from(option: str, source: str | Path, module: torch.nn.Module, prefix: str = "model.G") -> None:
+    """Another run's weights (a run directory, ckpt folder or checkpoint file: its newest checkpoint) of `prefix`
+    into `module`, for a config option such as model.init_from; any problem is one ConfigError naming the option."""
+    try:
+        tensors, _ = load_checkpoint(Path(source).expanduser())
+        load_module(prefix, module, tensors, f"{option} {source}")
+    except CheckpointError as e:
+        raise ConfigError(f"{option}: {e}") from None
 
 
 def load_module(prefix: str, module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: str = "checkpoint") -> None:

@@ -216,14 +216,9 @@ def build(cfg: Config, spec: DataSpec) -> Setup:
     groups = {"loss": ["loss/d", "loss/g"], "L1 to the clean speech": ["loss/l1"], "D output": ["d/real", "d/fake"]}
     return Setup(models, optims, phases(cfg), sample=partial(sample, models),
                  preview=partial(preview, models, rate, min(cfg.log.n_grid, 3)), scalar_groups=groups,
-                 meta={"sample_rate": rate}, init=partial(init_from, models["G"], cfg.model.init_from)
+                 meta={"sample_rate": rate}, init=partial(ck.load_module_from, "model.init_from",
+                                                          cfg.model.init_from, models["G"])
                  if cfg.model.init_from else None)
-
-
-def init_from(G: nn.Module, path: str) -> None:
-    """G's weights from another run's checkpoint (e.g. an l1-speech run); a fresh run only (Setup.init)."""
-    tensors, _ = ck.load_checkpoint(Path(path))
-    ck.load_module("model.G", G, tensors, str(path))
 
 
 FAMILY = Family(NAME, SEGANConfig, validate, build, build_models, sample,

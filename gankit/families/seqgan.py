@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -230,8 +229,7 @@ def sample(models: dict[str, nn.Module], n: int, seed: int, inputs=None, tempera
 def init_from(models: dict[str, nn.Module], path: str) -> None:
     """G's weights from another run's checkpoint (the baselines can share one pretraining); G_roll and G_ema
     copy them."""
-    tensors, _ = ck.load_checkpoint(Path(path))
-    ck.load_module("model.G", models["G"], tensors, str(path))
+    ck.load_module_from("model.init_from", path, models["G"])
     for name in ("G_roll", "G_ema"):
         if name in models:
             models[name].load_state_dict(models["G"].state_dict())

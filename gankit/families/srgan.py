@@ -32,7 +32,7 @@ from gankit.core.family import Family
 from gankit.core.optim import make_optimizer
 from gankit.core.phases import Phase, Setup, StepContext
 from gankit.core.spec import DataSpec
-from gankit.errors import CheckpointError, ConfigError
+from gankit.errors import ConfigError
 from gankit.losses import loss_from_train
 from gankit.nets.srgan import VGG_CUT, SRDiscriminator, SRResNet, VGG19Features, upscale_stages
 from gankit.stabilizers import refuse_unused_stab
@@ -122,15 +122,6 @@ def load_vgg(path: str, layer: str) -> VGG19Features:
     except KeyError as e:
         raise ConfigError(f"model.vgg_weights: {p} is not a VGG19 `features` state dict: {e.args[0]}") from None
     return net.eval().requires_grad_(False)
-
-
-def init_g(G: nn.Module, source: str) -> None:
-    """Load another run's G (a run directory, ckpt folder or checkpoint file) into G."""
-    try:
-        tensors, _ = ck.load_checkpoint(Path(source).expanduser())
-        ck.load_module("model.G", G, tensors, f"model.g_init {source}")
-    except CheckpointError as e:
-        raise ConfigError(f"model.g_init: {e}") from None
 
 
 # ----------------------------------------------------------------------------- losses
@@ -245,8 +236,6 @@ def preview(models: dict[str, nn.Module], n: int, path, title: str, batch: dict[
 
 def build(cfg: Config, spec: DataSpec) -> Setup:
     models = build_models(cfg, spec)
-    if cfg.model.g_init:
-        init_g(models["G"], cfg.model.g_init)
     use_vgg = cfg.model.objective == "srgan" and cfg.model.content == "vgg"
     vgg = load_vgg(cfg.model.vgg_weights, cfg.model.vgg_layer) if use_vgg else None
     t = cfg.train
@@ -256,7 +245,9 @@ def build(cfg: Config, spec: DataSpec) -> Setup:
     groups = {"loss": ["loss/d", "loss/g"], "content": ["loss/content"], "pixel MSE": ["loss/mse"],
               "D output": ["d/real", "d/fake"]}
     return Setup(models, optims, phases(cfg, models, vgg), sample=partial(sample, models),
-                 preview=partial(preview, models, min(cfg.log.n_grid, 6)), scalar_groups=groups)
+                 preview=partial(preview, models, min(cfg.log.n_grid, 6)), scalar_groups=groups,
+                 init=partial(ck.load_module_from, "model.g_init", cfg.model.g_init, models["G"])
+                 if cfg.model.g_init else None)
 
 
 FAMILY = Family(NAME, SRGANConfig, validate, build, build_models, sample,

@@ -92,6 +92,9 @@ def test_g_init_starts_srgan_from_an_srresnet_run(photos, tmp_path):
     t = build_trainer(cfg, tmp_path / "b" / "run")
     a, b = pre.models["G"].state_dict(), t.models["G"].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    resuming = build_trainer(cfg, tmp_path / "b" / "run", fresh=False)  # a resume loads its own checkpoint instead
+    first = next(iter(a))
+    assert not torch.equal(resuming.models["G"].state_dict()[first], a[first])
     with pytest.raises(ConfigError, match="model.g_init: .*no such run directory"):
         train(tiny(photos, tmp_path / "c", **{"model.g_init": str(tmp_path / "nowhere")}))
 
